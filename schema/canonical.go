@@ -1,0 +1,176 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Project-level defaults that Canonical fills in.
+const (
+	DefaultRegion     = "global" // Nomad's own default region
+	DefaultDatacenter = "dc1"    // Nomad's own default datacenter
+	DefaultDriver     = "docker"
+	DefaultNamespace  = "default"
+)
+
+// Canonical returns a deep copy in canonical form: project-level defaults
+// filled in (version, namespace, regions, defaults.region, defaults.driver),
+// elements sorted by ID, connections by (from, to), secrets and region lists
+// sorted, and empty lists and maps removed. Two schemas that mean the same
+// thing have the same canonical form, so the store and the editor can compare
+// revisions by it.
+//
+// Project defaults are deliberately not copied into each element: an element
+// that does not set its driver or region keeps following the project's
+// defaults when those change later. Use EffectiveDriver and Regions to read
+// an element's resolved values.
+func (s *Schema) Canonical() *Schema {
+	c := s.clone()
+	if c.Version == 0 {
+		c.Version = Version
+	}
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	if len(c.Regions) == 0 {
+		region := c.Defaults.Region
+		if region == "" {
+			region = DefaultRegion
+		}
+		c.Regions = map[string]Region{region: {Datacenters: []string{DefaultDatacenter}}}
+	}
+	for name, r := range c.Regions {
+		if len(r.Datacenters) == 0 {
+			r.Datacenters = []string{DefaultDatacenter}
+		}
+		c.Regions[name] = r
+	}
+	if c.Defaults.Region == "" && len(c.Regions) == 1 {
+		for name := range c.Regions {
+			c.Defaults.Region = name
+		}
+	}
+	if c.Defaults.Driver == "" {
+		c.Defaults.Driver = DefaultDriver
+	}
+	if len(c.Receivers) == 0 {
+		c.Receivers = nil
+	}
+	sort.SliceStable(c.Elements, func(i, j int) bool { return c.Elements[i].ID < c.Elements[j].ID })
+	for i := range c.Elements {
+		e := &c.Elements[i]
+		sort.Strings(e.Secrets)
+		if len(e.Secrets) == 0 {
+			e.Secrets = nil
+		}
+		if len(e.Env) == 0 {
+			e.Env = nil
+		}
+		if len(e.Params) == 0 {
+			e.Params = nil
+		}
+		if len(e.Args) == 0 {
+			e.Args = nil
+		}
+		if e.Placement != nil {
+			sort.Strings(e.Placement.Regions)
+			if len(e.Placement.Regions) == 0 && len(e.Placement.Datacenters) == 0 {
+				e.Placement = nil
+			}
+		}
+		if e.Alerts != nil && len(e.Alerts.Receivers) == 0 {
+			e.Alerts = nil
+		}
+	}
+	sort.SliceStable(c.Connections, func(i, j int) bool {
+		a, b := c.Connections[i], c.Connections[j]
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		return a.To < b.To
+	})
+	if len(c.Connections) == 0 {
+		c.Connections = nil
+	}
+	if len(c.Layout) == 0 {
+		c.Layout = nil
+	}
+	return c
+}
+
+// clone deep-copies s through JSON, which every schema type round-trips.
+func (s *Schema) clone() *Schema {
+	data, err := json.Marshal(s)
+	if err != nil {
+		// The schema types hold only strings, numbers, bools, maps and
+		// slices, which always marshal; keep the caller safe regardless.
+		cp := *s
+		return &cp
+	}
+	var c Schema
+	if err := json.Unmarshal(data, &c); err != nil {
+		cp := *s
+		return &cp
+	}
+	return &c
+}
+
+// EffectiveDriver is the element's driver, or the project's default.
+func (s *Schema) EffectiveDriver(e *Element) string {
+	if e.Driver != "" {
+		return e.Driver
+	}
+	if s.Defaults.Driver != "" {
+		return s.Defaults.Driver
+	}
+	return DefaultDriver
+}
+
+// ElementRegions lists the regions an element runs in, sorted: its placement,
+// or the project's default region.
+func (s *Schema) ElementRegions(e *Element) []string {
+	if e.Placement != nil && len(e.Placement.Regions) > 0 {
+		out := append([]string(nil), e.Placement.Regions...)
+		sort.Strings(out)
+		return out
+	}
+	if s.Defaults.Region != "" {
+		return []string{s.Defaults.Region}
+	}
+	if len(s.Regions) == 1 {
+		for name := range s.Regions {
+			return []string{name}
+		}
+	}
+	return []string{DefaultRegion}
+}
+
+// Datacenters lists the datacenters an element uses in a region: its own
+// placement.datacenters, else the region's, else Nomad's default.
+func (s *Schema) Datacenters(e *Element, region string) []string {
+	if e.Placement != nil && len(e.Placement.Datacenters) > 0 {
+		return append([]string(nil), e.Placement.Datacenters...)
+	}
+	if r, ok := s.Regions[region]; ok && len(r.Datacenters) > 0 {
+		return append([]string(nil), r.Datacenters...)
+	}
+	return []string{DefaultDatacenter}
+}
+
+// EncodeYAML writes the schema as YAML with two-space indents, the form
+// `backplane.yaml` files and the editor's YAML view use.
+func (s *Schema) EncodeYAML() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

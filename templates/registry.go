@@ -1,0 +1,212 @@
+package templates
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/backplane-dev/backplane/schema"
+)
+
+// ErrDuplicateKind is returned when a kind name is registered twice.
+var ErrDuplicateKind = errors.New("duplicate kind")
+
+var kindName = regexp.MustCompile(`^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)?$`)
+
+// Registry holds the element kinds, by name. It is a value built at wiring
+// time, never a global. It is not safe for concurrent Register calls; once
+// built it is read-only and safe to share.
+type Registry struct {
+	kinds map[string]Kind
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{kinds: map[string]Kind{}} }
+
+// Register adds a kind. An empty, malformed or already registered name is an
+// error naming the kind.
+func (r *Registry) Register(k Kind) error {
+	if k == nil {
+		return errors.New("register kind: nil kind")
+	}
+	name := k.Info().Name
+	switch {
+	case name == "":
+		return errors.New("register kind: empty name")
+	case !kindName.MatchString(name):
+		return fmt.Errorf("register kind %q: name must be lowercase, like app.nodejs or worker", name)
+	}
+	if _, dup := r.kinds[name]; dup {
+		return fmt.Errorf("register kind %q: %w", name, ErrDuplicateKind)
+	}
+	r.kinds[name] = k
+	return nil
+}
+
+// Get returns the kind with that name.
+func (r *Registry) Get(name string) (Kind, bool) {
+	k, ok := r.kinds[name]
+	return k, ok
+}
+
+// Names lists the kinds, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.kinds))
+	for n := range r.kinds {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Infos lists every kind's info, sorted by category then name: the palette.
+func (r *Registry) Infos() []Info {
+	out := make([]Info, 0, len(r.kinds))
+	for _, n := range r.Names() {
+		out = append(out, r.kinds[n].Info())
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Category != out[j].Category {
+			return out[i].Category < out[j].Category
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Validate runs the checks that depend on kinds over a whole schema: the
+// kind exists, its required fields are set, it accepts every field that is
+// set, and each connection is one its ends accept. Call it after
+// schema.Validate; it tolerates the problems that reports.
+func (r *Registry) Validate(s *schema.Schema) schema.Errors {
+	var errs schema.Errors
+	in := map[string][]schema.Connection{}
+	out := map[string][]schema.Connection{}
+	for _, c := range s.Connections {
+		in[c.To] = append(in[c.To], c)
+		out[c.From] = append(out[c.From], c)
+	}
+	for i := range s.Elements {
+		e := &s.Elements[i]
+		p := schema.ElementPath(e.ID)
+		if e.ID == "" {
+			p = schema.Path{}.Field("elements").Index(i)
+		}
+		if e.Kind == "" {
+			continue
+		}
+		k, ok := r.kinds[e.Kind]
+		if !ok {
+			errs = append(errs, schema.Errorf(p.Field("kind"), "unknown kind %q%s", e.Kind, r.suggest(e.Kind)))
+			continue
+		}
+		info := k.Info()
+		errs = append(errs, checkFields(info, e, p)...)
+		errs = append(errs, k.Validate(ValidateInput{Schema: s, Element: e, Path: p, Incoming: in[e.ID], Outgoing: out[e.ID]})...)
+	}
+	for i, c := range s.Connections {
+		p := schema.Path{}.Field("connections").Index(i)
+		from, to := s.Element(c.From), s.Element(c.To)
+		if from == nil || to == nil || c.From == c.To {
+			continue // reported by schema.Validate
+		}
+		fk, fok := r.kinds[from.Kind]
+		tk, tok := r.kinds[to.Kind]
+		if !fok || !tok {
+			continue // unknown kind, reported above
+		}
+		fi, ti := fk.Info(), tk.Info()
+		switch {
+		case !fi.Connects:
+			errs = append(errs, schema.Errorf(p.Field("from"), "%s (%s) does not make outgoing connections", from.ID, fi.Label))
+		case !ti.Service:
+			errs = append(errs, schema.Errorf(p.Field("to"), "%s (%s) has no service to connect to", to.ID, ti.Label))
+		case ti.Defaults.Port == 0 && to.Port == 0:
+			errs = append(errs, schema.Errorf(p.Field("to"), "%s has no port to connect to; set elements[%s].port", to.ID, to.ID))
+		}
+		if !fi.Routes {
+			if c.Weight != 0 {
+				errs = append(errs, schema.Errorf(p.Field("weight"), "only a load balancer's connections have a weight"))
+			}
+			if c.Route != nil {
+				errs = append(errs, schema.Errorf(p.Field("route"), "only a load balancer's connections have a route"))
+			}
+		}
+	}
+	errs.Sort()
+	return errs
+}
+
+func (r *Registry) suggest(name string) string {
+	names := r.Names()
+	for _, n := range names {
+		if strings.HasSuffix(n, "."+name) || strings.HasPrefix(name, n+".") {
+			return fmt.Sprintf(" (did you mean %q?)", n)
+		}
+	}
+	if len(names) > 0 {
+		return " (run `backplane kinds` for the list)"
+	}
+	return ""
+}
+
+// fieldValues reports which optional element fields are set.
+func fieldValues(e *schema.Element) map[string]bool {
+	return map[string]bool{
+		"source":    e.Source != nil,
+		"image":     e.Image != "",
+		"version":   e.Version != "",
+		"command":   e.Command != "",
+		"args":      len(e.Args) > 0,
+		"schedule":  e.Schedule != "",
+		"driver":    e.Driver != "",
+		"port":      e.Port != 0,
+		"env":       len(e.Env) > 0,
+		"secrets":   len(e.Secrets) > 0,
+		"resources": e.Resources != nil,
+		"scale":     e.Scale != nil,
+		"health":    e.Health != nil,
+		"placement": e.Placement != nil,
+		"alerts":    e.Alerts != nil,
+		"volume":    e.Volume != nil,
+		"upstream":  e.Upstream != nil,
+		"params":    len(e.Params) > 0,
+	}
+}
+
+// AllFields is every optional element field name, in schema order.
+var AllFields = []string{"source", "image", "version", "command", "args", "schedule", "driver", "port", "env",
+	"secrets", "resources", "scale", "health", "placement", "alerts", "volume", "upstream", "params"}
+
+func checkFields(info Info, e *schema.Element, p schema.Path) schema.Errors {
+	var errs schema.Errors
+	accepted := map[string]Field{}
+	for _, f := range info.Fields {
+		accepted[f.Name] = f
+	}
+	set := fieldValues(e)
+	for _, name := range AllFields {
+		f, ok := accepted[name]
+		switch {
+		case set[name] && !ok:
+			errs = append(errs, schema.Errorf(p.Field(name), "kind %s does not take %s", info.Name, name))
+		case !set[name] && ok && f.Required:
+			errs = append(errs, schema.Errorf(p.Field(name), "is required for kind %s", info.Name))
+		}
+	}
+	if set["version"] && len(info.Versions) > 0 && !contains(info.Versions, e.Version) {
+		errs = append(errs, schema.Errorf(p.Field("version"), "%s version %q is not one of %s", info.Label, e.Version, strings.Join(info.Versions, ", ")))
+	}
+	return errs
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

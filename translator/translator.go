@@ -1,0 +1,642 @@
+package translator
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/backplane-dev/backplane/schema"
+	"github.com/backplane-dev/backplane/templates"
+)
+
+// Job meta keys every job carries.
+const (
+	MetaProject  = "backplane.project"
+	MetaElement  = "backplane.element"
+	MetaRevision = "backplane.revision"
+	MetaGitSHA   = "backplane.git_sha"
+)
+
+// DefaultMinHealthyTime is how long an instance must pass its checks before
+// Nomad counts it healthy, unless the element sets health.min_healthy_time.
+// Nomad's own default is 10s; 5s keeps a deploy quick while still catching a
+// process that dies right after its first passing check.
+const DefaultMinHealthyTime = 5 * time.Second
+
+// Options are the translator's inputs besides the schema. Nothing here is
+// read from the environment: the caller decides.
+type Options struct {
+	// Revision goes into each job's backplane.revision meta when set.
+	Revision string
+	// GitSHAs pins elements built from source to a commit, by element ID.
+	GitSHAs map[string]string
+	// Credentials is true when Vault is configured, so datastore credentials
+	// are generated into it.
+	Credentials bool
+	// LokiURL turns on log shipping: each long-running group gets a logship
+	// sidecar pushing to it. It must not carry credentials.
+	LokiURL string
+	// Logship says how the sidecar's binary reaches a client.
+	Logship LogshipOptions
+	// Alerting holds Alertmanager settings the rendered config needs.
+	Alerting AlertingOptions
+}
+
+// LogshipOptions say how the logship sidecar runs. Under docker it runs
+// Image; under exec and raw_exec it runs Command when set (a binary already
+// on every client), otherwise the binary fetched from ArtifactURL.
+type LogshipOptions struct {
+	Image       string
+	ArtifactURL string
+	Command     string
+}
+
+// Defaults for LogshipOptions.
+const (
+	DefaultLogshipImage       = "ghcr.io/backplane-dev/backplane:latest"
+	DefaultLogshipArtifactURL = "https://github.com/backplane-dev/backplane/releases/latest/download/backplane_linux_amd64.tar.gz"
+)
+
+// AlertingOptions are the parts of the Alertmanager config that come from
+// the Alertmanager deployment rather than the schema.
+type AlertingOptions struct {
+	// SecretsDir is where Alertmanager finds secret files (Slack and webhook
+	// URLs), as SecretsDir/<project>/<SECRET>. Default /etc/alertmanager/secrets.
+	SecretsDir string
+	// SMTPSmarthost and SMTPFrom are used by email receivers.
+	SMTPSmarthost string
+	SMTPFrom      string
+}
+
+func (o *Options) fill() {
+	if o.Logship.Image == "" {
+		o.Logship.Image = DefaultLogshipImage
+	}
+	if o.Logship.ArtifactURL == "" {
+		o.Logship.ArtifactURL = DefaultLogshipArtifactURL
+	}
+	if o.Alerting.SecretsDir == "" {
+		o.Alerting.SecretsDir = "/etc/alertmanager/secrets"
+	}
+	if o.Alerting.SMTPSmarthost == "" {
+		o.Alerting.SMTPSmarthost = "localhost:25"
+	}
+	if o.Alerting.SMTPFrom == "" {
+		o.Alerting.SMTPFrom = "alertmanager@localhost"
+	}
+}
+
+// Bundle is everything a schema becomes.
+type Bundle struct {
+	Project string `json:"project"`
+	// Jobs holds each region's jobs, sorted by ID.
+	Jobs map[string][]*api.Job `json:"jobs"`
+	// Intentions are Consul service-intentions config entries (mesh only).
+	Intentions []*consul.ServiceIntentionsConfigEntry `json:"intentions,omitempty"`
+	// VaultPolicies are HCL policies by name (the job ID). Each element's
+	// vault block uses the Vault role of the same name.
+	VaultPolicies map[string]string `json:"vault_policies,omitempty"`
+	// Secrets lists each element's secret names, by job ID; values live in
+	// Vault at secret/backplane/<project>/<element>.
+	Secrets map[string][]string `json:"secrets,omitempty"`
+	// Credentials are datastore credentials the deploy generates into Vault.
+	Credentials []*templates.Credentials `json:"credentials,omitempty"`
+	// LokiLabels are the static log labels of each job; task, alloc and
+	// region are added per line by the sidecar.
+	LokiLabels map[string]map[string]string `json:"loki_labels"`
+	// Alertmanager is the project's route subtree and receivers, as YAML
+	// that Alertmanager loads.
+	Alertmanager string `json:"alertmanager"`
+	// PrometheusRules is a Prometheus rule file for the project's elements.
+	PrometheusRules string    `json:"prometheus_rules"`
+	Warnings        []Warning `json:"warnings,omitempty"`
+}
+
+// Warning is something the translator did not or could not do, naming the
+// element and field it is about.
+type Warning struct {
+	Element string `json:"element,omitempty"`
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (w Warning) String() string {
+	if w.Path == "" {
+		return w.Message
+	}
+	return w.Path + ": " + w.Message
+}
+
+// Translate turns a schema into a Bundle. It validates first and returns
+// schema.Errors, every problem with its path, when the schema is invalid. It
+// is pure: no I/O, no clock, no randomness, and map keys are sorted before
+// anything is emitted, so the same input gives the same Bundle.
+func Translate(s *schema.Schema, reg *templates.Registry, opts Options) (*Bundle, error) {
+	if errs := schema.Validate(s); len(errs) > 0 {
+		return nil, errs
+	}
+	if errs := reg.Validate(s); len(errs) > 0 {
+		return nil, errs
+	}
+	opts.fill()
+	if opts.LokiURL != "" {
+		u, err := url.Parse(opts.LokiURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("loki url: must be an http or https URL")
+		}
+		if u.User != nil {
+			return nil, fmt.Errorf("loki url: carries credentials, which would end up in every job spec; put them in a proxy or Vault instead")
+		}
+	}
+	c := s.Canonical()
+	// Paths in warnings name connections by their index in the input, not
+	// in the canonical (sorted) copy.
+	connIndex := map[[2]string]int{}
+	for i, conn := range s.Connections {
+		connIndex[[2]string{conn.From, conn.To}] = i
+	}
+	t := &translation{s: c, reg: reg, opts: opts, connIndex: connIndex, b: &Bundle{
+		Project:       c.Project,
+		Jobs:          map[string][]*api.Job{},
+		VaultPolicies: map[string]string{},
+		Secrets:       map[string][]string{},
+		LokiLabels:    map[string]map[string]string{},
+	}}
+	if err := t.run(); err != nil {
+		return nil, err
+	}
+	return t.b, nil
+}
+
+// built is one element's kind output in one region, with what went in.
+type built struct {
+	res   *templates.BuildResult
+	conns []templates.Connection
+	info  templates.Info
+}
+
+type translation struct {
+	s    *schema.Schema
+	reg  *templates.Registry
+	opts Options
+	b    *Bundle
+	// creds are datastore credentials by element ID.
+	creds map[string]*templates.Credentials
+	// batch marks elements whose job is a batch job.
+	batch map[string]bool
+	// connIndex maps (from, to) to the connection's index in the input.
+	connIndex map[[2]string]int
+}
+
+func (t *translation) warn(p schema.Path, element, format string, args ...any) {
+	t.b.Warnings = append(t.b.Warnings, Warning{Element: element, Path: p.String(), Message: fmt.Sprintf(format, args...)})
+}
+
+func (t *translation) jobID(element string) string { return t.s.Project + "-" + element }
+
+func (t *translation) run() error {
+	s := t.s
+	t.creds = map[string]*templates.Credentials{}
+	t.batch = map[string]bool{}
+	if t.opts.LokiURL == "" {
+		t.b.Warnings = append(t.b.Warnings, Warning{Path: "", Message: "log shipping is off: set BACKPLANE_LOKI_URL or --loki-url to ship each element's logs to Loki"})
+	}
+	// Datastores first, so their connected elements know the credentials.
+	results := map[string]map[string]*built{}
+	order := make([]*schema.Element, 0, len(s.Elements))
+	for i := range s.Elements {
+		order = append(order, &s.Elements[i])
+	}
+	staticPorts := map[string]string{}
+	for _, e := range order {
+		kind, _ := t.reg.Get(e.Kind)
+		results[e.ID] = map[string]*built{}
+		for _, region := range s.ElementRegions(e) {
+			conns, err := t.connections(e, region)
+			if err != nil {
+				return err
+			}
+			in := templates.BuildInput{
+				Schema: s, Element: e, Path: schema.ElementPath(e.ID), Region: region,
+				Driver: s.EffectiveDriver(e), JobID: t.jobID(e.ID), Connections: conns,
+				Options: templates.Options{Credentials: t.opts.Credentials},
+			}
+			res, err := kind.Build(in)
+			if err != nil {
+				return fmt.Errorf("build %s in region %s: %w", e.ID, region, err)
+			}
+			if res.Port != nil && res.Port.Static {
+				key := region + "/" + fmt.Sprint(res.Port.To)
+				if other, clash := staticPorts[key]; clash {
+					return schema.Errors{schema.Errorf(schema.ElementPath(e.ID).Field("port"), "port %d is already taken by %s in region %s", res.Port.To, other, region)}
+				}
+				staticPorts[key] = e.ID
+			}
+			t.batch[e.ID] = res.Batch
+			if res.Credentials != nil {
+				t.creds[e.ID] = res.Credentials
+			}
+			results[e.ID][region] = &built{res: res, conns: conns, info: kind.Info()}
+		}
+	}
+	for _, e := range order {
+		for _, region := range s.ElementRegions(e) {
+			job, err := t.job(e, region, results[e.ID][region])
+			if err != nil {
+				return err
+			}
+			t.b.Jobs[region] = append(t.b.Jobs[region], job)
+		}
+		t.b.LokiLabels[t.jobID(e.ID)] = map[string]string{"project": s.Project, "element": e.ID}
+		if len(e.Secrets) > 0 {
+			t.b.Secrets[t.jobID(e.ID)] = append([]string(nil), e.Secrets...)
+		}
+		if p := t.policy(e); p != "" {
+			t.b.VaultPolicies[t.jobID(e.ID)] = p
+		}
+	}
+	for _, id := range schema.SortedKeys(t.creds) {
+		t.b.Credentials = append(t.b.Credentials, t.creds[id])
+	}
+	for region := range t.b.Jobs {
+		sort.Slice(t.b.Jobs[region], func(i, j int) bool { return *t.b.Jobs[region][i].ID < *t.b.Jobs[region][j].ID })
+	}
+	if s.Mesh {
+		t.intentions()
+	}
+	am, err := t.alertmanager()
+	if err != nil {
+		return err
+	}
+	t.b.Alertmanager = am
+	rules, err := t.rules()
+	if err != nil {
+		return err
+	}
+	t.b.PrometheusRules = rules
+	sort.SliceStable(t.b.Warnings, func(i, j int) bool { return t.b.Warnings[i].Path < t.b.Warnings[j].Path })
+	return nil
+}
+
+// connections resolves an element's outgoing connections in one region.
+func (t *translation) connections(e *schema.Element, region string) ([]templates.Connection, error) {
+	var out []templates.Connection
+	bind := 0
+	for _, c := range t.s.Connections {
+		if c.From != e.ID {
+			continue
+		}
+		i := t.connIndex[[2]string{c.From, c.To}]
+		target := t.s.Element(c.To)
+		kind, _ := t.reg.Get(target.Kind)
+		info := kind.Info()
+		conn := templates.Connection{Connection: c, Target: target, TargetInfo: info, Service: t.jobID(target.ID), Lookup: templates.LookupNomad}
+		targetRegions := t.s.ElementRegions(target)
+		local := containsStr(targetRegions, region)
+		switch {
+		case t.s.Mesh:
+			conn.Lookup = templates.LookupUpstream
+			conn.BindPort = 21000 + bind
+			bind++
+			if !local {
+				conn.Datacenter = t.consulDC(targetRegions[0])
+			}
+		case !local:
+			conn.Lookup = templates.LookupConsul
+			conn.Datacenter = t.consulDC(targetRegions[0])
+			t.warn(schema.Path{}.Field("connections").Index(i), e.ID, "%s in %s reaches %s in %s through Consul; both regions' Consul datacenters must be WAN-joined", e.ID, region, target.ID, targetRegions[0])
+		}
+		if len(info.Exports) > 0 {
+			conn.Env = templates.EnvName(info.Exports[0].Env, target.ID)
+		}
+		if c.Env != "" {
+			conn.Env = c.Env
+		}
+		out = append(out, conn)
+	}
+	return out, nil
+}
+
+func (t *translation) consulDC(region string) string {
+	if r, ok := t.s.Regions[region]; ok && r.ConsulDatacenter != "" {
+		return r.ConsulDatacenter
+	}
+	return region
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// job builds one element's job in one region around the kind's workload.
+func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job, error) {
+	s := t.s
+	id := t.jobID(e.ID)
+	res := b.res
+	for _, w := range res.Warnings {
+		t.warn(schema.Path{w.Path}, e.ID, "%s", w.Msg)
+	}
+	jobType := api.JobTypeService
+	if res.Batch {
+		jobType = api.JobTypeBatch
+	}
+	job := &api.Job{
+		ID: new(id), Name: new(id), Region: new(region), Namespace: new(s.Namespace), Type: new(jobType),
+		Datacenters: s.Datacenters(e, region),
+		Meta:        map[string]string{MetaProject: s.Project, MetaElement: e.ID},
+		Periodic:    res.Periodic,
+	}
+	if t.opts.Revision != "" {
+		job.Meta[MetaRevision] = t.opts.Revision
+	}
+	group := &api.TaskGroup{Name: new(e.ID), Count: new(count(e, res))}
+	job.TaskGroups = []*api.TaskGroup{group}
+	task := res.Task
+	tasks := append(append([]*api.Task{}, res.Prestart...), task)
+	driver := s.EffectiveDriver(e)
+
+	if sha := t.opts.GitSHAs[e.ID]; sha != "" && e.Source != nil {
+		job.Meta[MetaGitSHA] = sha
+		for _, tk := range tasks {
+			for _, a := range tk.Artifacts {
+				a.GetterOptions = map[string]string{"ref": sha}
+			}
+		}
+	}
+
+	// Network, PORT and the service.
+	provider := "nomad"
+	if s.Mesh {
+		provider = "consul"
+	}
+	if res.Port != nil {
+		port := api.Port{Label: res.Port.Label}
+		switch {
+		case res.Port.Static:
+			port.Value = res.Port.To
+			if driver == "docker" {
+				port.To = res.Port.To
+			}
+		case driver == "docker":
+			port.To = res.Port.To
+		}
+		nw := &api.NetworkResource{}
+		if s.Mesh {
+			nw.Mode = "bridge"
+		}
+		if port.Value != 0 {
+			nw.ReservedPorts = []api.Port{port}
+		} else {
+			nw.DynamicPorts = []api.Port{port}
+		}
+		group.Networks = []*api.NetworkResource{nw}
+		if task.Env == nil {
+			task.Env = map[string]string{}
+		}
+		if driver == "docker" || res.Port.Static {
+			task.Env["PORT"] = fmt.Sprint(res.Port.To)
+		} else {
+			task.Env["PORT"] = "${NOMAD_PORT_" + res.Port.Label + "}"
+		}
+		if res.Check != nil {
+			svc := &api.Service{Name: id, PortLabel: res.Port.Label, Provider: provider,
+				Tags: []string{"backplane", "project=" + s.Project, "element=" + e.ID}}
+			svc.Checks = []api.ServiceCheck{*res.Check}
+			if s.Mesh {
+				svc.Connect = &api.ConsulConnect{SidecarService: &api.ConsulSidecarService{}}
+				// Under the mesh, Consul checks reach the app through the
+				// sidecar's exposed path; keep the check on the task's port.
+				svc.Checks[0].Expose = res.Check.Type == "http"
+			}
+			group.Services = []*api.Service{svc}
+		}
+	} else if s.Mesh && t.hasOutgoing(e) {
+		group.Networks = []*api.NetworkResource{{Mode: "bridge"}}
+	}
+	if s.Mesh {
+		t.upstreams(e, b.conns, group)
+	}
+
+	// Update strategy: health from checks when there are any.
+	if !res.Batch {
+		minHealthy := DefaultMinHealthyTime
+		if e.Health != nil && e.Health.MinHealthyTime != "" {
+			if d, err := time.ParseDuration(e.Health.MinHealthyTime); err == nil {
+				minHealthy = d
+			}
+		}
+		health := "checks"
+		if len(group.Services) == 0 {
+			health = "task_states"
+		}
+		job.Update = &api.UpdateStrategy{
+			MaxParallel: new(1), HealthCheck: new(health), MinHealthyTime: new(minHealthy),
+			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute),
+			AutoRevert: new(true),
+		}
+	}
+	if sc := e.Scale; sc != nil && sc.Max > 0 && !res.Batch {
+		group.Scaling = scalingPolicy(sc, id)
+	}
+	if len(res.Volumes) > 0 {
+		group.Volumes = res.Volumes
+	}
+
+	// Templates: the element's env, its connections and its secrets.
+	if len(e.Env) > 0 {
+		var env strings.Builder
+		for _, k := range schema.SortedKeys(e.Env) {
+			env.WriteString(templates.EnvLine(k, e.Env[k]))
+		}
+		task.Templates = append(task.Templates, envTemplate("local/env.env", env.String()))
+	}
+	var connText strings.Builder
+	needsVault := res.Credentials != nil
+	for _, c := range b.conns {
+		if len(c.TargetInfo.Exports) == 0 {
+			continue
+		}
+		creds := t.creds[c.To]
+		connText.WriteString(c.EnvTemplate(c.TargetInfo.Exports[0], creds, creds == nil))
+		if creds != nil {
+			needsVault = true
+		}
+	}
+	// A load balancer routes its connections in its own config instead.
+	if connText.Len() > 0 && !b.info.Routes {
+		task.Templates = append(task.Templates, envTemplate("local/connections.env", connText.String()))
+	}
+	if len(e.Secrets) > 0 {
+		needsVault = true
+		var sec strings.Builder
+		fmt.Fprintf(&sec, "{{ with secret %q }}\n", templates.KVDataPath(templates.SecretsPath(s.Project, e.ID)))
+		for _, name := range e.Secrets {
+			fmt.Fprintf(&sec, "%s={{ index .Data.data %q | toJSON }}\n", name, name)
+		}
+		sec.WriteString("{{ end }}\n")
+		task.Templates = append(task.Templates, envTemplate("secrets/secrets.env", sec.String()))
+	}
+	if needsVault {
+		task.Vault = &api.Vault{Role: id, ChangeMode: new("restart")}
+	}
+	if t.opts.LokiURL != "" && !res.Batch {
+		task.Leader = true
+		tasks = append(tasks, t.logship(e, region, driver))
+	}
+	group.Tasks = tasks
+	return job, nil
+}
+
+func (t *translation) hasOutgoing(e *schema.Element) bool {
+	for _, c := range t.s.Connections {
+		if c.From == e.ID {
+			return true
+		}
+	}
+	return false
+}
+
+func count(e *schema.Element, res *templates.BuildResult) int {
+	if res.Periodic != nil {
+		return 1
+	}
+	if e.Scale == nil {
+		return 1
+	}
+	switch {
+	case e.Scale.Count > 0:
+		return e.Scale.Count
+	case e.Scale.Min > 0:
+		return e.Scale.Min
+	case e.Scale.Max > 0:
+		return 1
+	}
+	return e.Scale.Count
+}
+
+func envTemplate(dest, data string) *api.Template {
+	return &api.Template{
+		EmbeddedTmpl: new(data), DestPath: new(dest),
+		ChangeMode: new("restart"), Envvars: new(true),
+	}
+}
+
+// scalingPolicy is a Nomad Autoscaler target-value policy on the group's
+// average CPU use relative to what it was allocated.
+func scalingPolicy(sc *schema.Scale, id string) *api.ScalingPolicy {
+	target := sc.CPUTarget
+	if target == 0 {
+		target = 70
+	}
+	return &api.ScalingPolicy{
+		Min: new(int64(sc.Min)), Max: new(int64(sc.Max)), Enabled: new(true),
+		Policy: map[string]any{
+			"cooldown":            "1m",
+			"evaluation_interval": "30s",
+			"check": []any{map[string]any{
+				"cpu": []any{map[string]any{
+					"source": "nomad-apm",
+					"query":  "avg_cpu-allocated",
+					"strategy": []any{map[string]any{
+						"target-value": []any{map[string]any{"target": target}},
+					}},
+				}},
+			}},
+		},
+	}
+}
+
+// upstreams adds a Connect upstream for each outgoing connection.
+func (t *translation) upstreams(e *schema.Element, conns []templates.Connection, group *api.TaskGroup) {
+	if len(conns) == 0 {
+		return
+	}
+	var ups []*api.ConsulUpstream
+	for _, c := range conns {
+		ups = append(ups, &api.ConsulUpstream{DestinationName: c.Service, LocalBindPort: c.BindPort, Datacenter: c.Datacenter})
+	}
+	if len(group.Services) == 0 {
+		// A worker has no service of its own but still needs a sidecar to
+		// reach its upstreams.
+		group.Services = []*api.Service{{Name: t.jobID(e.ID), Provider: "consul", PortLabel: "", Tags: []string{"backplane"},
+			Connect: &api.ConsulConnect{SidecarService: &api.ConsulSidecarService{}}}}
+	}
+	svc := group.Services[0]
+	if svc.Connect.SidecarService.Proxy == nil {
+		svc.Connect.SidecarService.Proxy = &api.ConsulProxy{}
+	}
+	svc.Connect.SidecarService.Proxy.Upstreams = ups
+}
+
+// intentions allows each drawn connection and denies everything else to
+// every service in the project.
+func (t *translation) intentions() {
+	sources := map[string][]string{}
+	for _, c := range t.s.Connections {
+		sources[c.To] = append(sources[c.To], c.From)
+	}
+	for i := range t.s.Elements {
+		e := &t.s.Elements[i]
+		kind, _ := t.reg.Get(e.Kind)
+		if !kind.Info().Service {
+			continue
+		}
+		entry := &consul.ServiceIntentionsConfigEntry{
+			Kind: consul.ServiceIntentions, Name: t.jobID(e.ID),
+			Meta: map[string]string{MetaProject: t.s.Project, MetaElement: e.ID},
+		}
+		from := sources[e.ID]
+		sort.Strings(from)
+		for _, f := range from {
+			entry.Sources = append(entry.Sources, &consul.SourceIntention{
+				Name: t.jobID(f), Action: consul.IntentionActionAllow, Type: consul.IntentionSourceConsul,
+				Description: fmt.Sprintf("backplane: %s -> %s", f, e.ID),
+			})
+		}
+		entry.Sources = append(entry.Sources, &consul.SourceIntention{
+			Name: "*", Action: consul.IntentionActionDeny, Type: consul.IntentionSourceConsul,
+			Description: "backplane: connections not drawn in the schema are denied",
+		})
+		t.b.Intentions = append(t.b.Intentions, entry)
+	}
+}
+
+// policy is the element's Vault policy: read on its own secrets path and on
+// the credentials of datastores it is connected to (or is).
+func (t *translation) policy(e *schema.Element) string {
+	var paths []string
+	if len(e.Secrets) > 0 {
+		paths = append(paths, templates.SecretsPath(t.s.Project, e.ID))
+	}
+	if c, ok := t.creds[e.ID]; ok {
+		paths = append(paths, c.Path)
+	}
+	for _, c := range t.s.Connections {
+		if c.From != e.ID {
+			continue
+		}
+		if cr, ok := t.creds[c.To]; ok {
+			paths = append(paths, cr.Path)
+		}
+	}
+	if len(paths) == 0 {
+		return ""
+	}
+	sort.Strings(paths)
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Vault policy for %s: read its own secrets and the credentials of what it connects to.\n", t.jobID(e.ID))
+	for _, p := range paths {
+		fmt.Fprintf(&b, "path %q {\n  capabilities = [\"read\"]\n}\n", templates.KVDataPath(p))
+	}
+	return b.String()
+}
