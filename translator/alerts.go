@@ -101,9 +101,9 @@ func (t *translation) alertmanager() (string, error) {
 	s := t.s
 	none := s.Project + "-none"
 	project := &amRoute{
-		Receiver: none,
-		Matchers: []string{fmt.Sprintf("project=%q", s.Project)},
-		GroupBy:  []string{"alertname", "project", "element", "region"},
+		Receiver:  none,
+		Matchers:  []string{fmt.Sprintf("project=%q", s.Project)},
+		GroupBy:   []string{"alertname", "project", "element", "region"},
 		GroupWait: "30s", GroupInterval: "5m", RepeatInterval: "4h",
 	}
 	for i := range s.Elements {
@@ -187,8 +187,8 @@ func (t *translation) rules() (string, error) {
 		}
 		g.Rules = append(g.Rules,
 			rule{
-				Alert: "BackplaneRestartLoop",
-				Expr:  fmt.Sprintf(`sum by (task) (increase(nomad_client_allocs_restart{job=%s}[15m])) > 3`, job),
+				Alert:  "BackplaneRestartLoop",
+				Expr:   fmt.Sprintf(`sum by (task) (increase(nomad_client_allocs_restart{job=%s}[15m])) > 3`, job),
 				Labels: labels("critical"),
 				Annotations: map[string]string{
 					"summary": fmt.Sprintf("%s: a task restarted more than 3 times in 15 minutes", e.ID),
