@@ -2,7 +2,6 @@ package schema
 
 import (
 	"bytes"
-	"encoding/json"
 	"sort"
 
 	"gopkg.in/yaml.v3"
@@ -101,21 +100,81 @@ func (s *Schema) Canonical() *Schema {
 	return c
 }
 
-// clone deep-copies s through JSON, which every schema type round-trips.
+// clone deep-copies s. It is written out rather than done through an
+// encoder because the translator clones every schema it translates.
 func (s *Schema) clone() *Schema {
-	data, err := json.Marshal(s)
-	if err != nil {
-		// The schema types hold only strings, numbers, bools, maps and
-		// slices, which always marshal; keep the caller safe regardless.
-		cp := *s
-		return &cp
+	c := *s
+	c.Regions = cloneMap(s.Regions, func(r Region) Region {
+		r.Datacenters = cloneSlice(r.Datacenters)
+		return r
+	})
+	c.Receivers = cloneMap(s.Receivers, func(r Receiver) Receiver {
+		r.Slack, r.Email, r.Webhook = clonePtr(r.Slack), clonePtr(r.Email), clonePtr(r.Webhook)
+		return r
+	})
+	if s.Elements != nil {
+		c.Elements = make([]Element, len(s.Elements))
+		for i, e := range s.Elements {
+			e.Source = clonePtr(e.Source)
+			e.Args = cloneSlice(e.Args)
+			e.Env = cloneMap(e.Env, same[string])
+			e.Secrets = cloneSlice(e.Secrets)
+			e.Resources = clonePtr(e.Resources)
+			e.Scale = clonePtr(e.Scale)
+			e.Health = clonePtr(e.Health)
+			if e.Placement != nil {
+				p := *e.Placement
+				p.Regions, p.Datacenters = cloneSlice(p.Regions), cloneSlice(p.Datacenters)
+				e.Placement = &p
+			}
+			if e.Alerts != nil {
+				a := *e.Alerts
+				a.Receivers = cloneSlice(a.Receivers)
+				e.Alerts = &a
+			}
+			e.Volume = clonePtr(e.Volume)
+			e.Upstream = clonePtr(e.Upstream)
+			e.Params = cloneMap(e.Params, same[string])
+			c.Elements[i] = e
+		}
 	}
-	var c Schema
-	if err := json.Unmarshal(data, &c); err != nil {
-		cp := *s
-		return &cp
+	if s.Connections != nil {
+		c.Connections = make([]Connection, len(s.Connections))
+		for i, conn := range s.Connections {
+			conn.Route = clonePtr(conn.Route)
+			c.Connections[i] = conn
+		}
 	}
+	c.Layout = cloneMap(s.Layout, same[Position])
 	return &c
+}
+
+func same[T any](v T) T { return v }
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func cloneSlice[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+func cloneMap[V any](m map[string]V, copyValue func(V) V) map[string]V {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[k] = copyValue(v)
+	}
+	return out
 }
 
 // EffectiveDriver is the element's driver, or the project's default.

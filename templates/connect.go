@@ -32,11 +32,7 @@ func EnvName(pattern, targetID string) string {
 // URLTemplate renders an export's URL pattern as template text: the host and
 // port come from service discovery (or the local upstream), the password
 // from Vault. Fixed parts are escaped with TemplateLiteral.
-func URLTemplate(pattern string, host, port, password string, creds *Credentials) string {
-	user, db := "", ""
-	if creds != nil {
-		user, db = creds.User, creds.Database
-	}
+func URLTemplate(pattern string, host, port, password string) string {
 	var b strings.Builder
 	for pattern != "" {
 		i := strings.IndexByte(pattern, '{')
@@ -57,10 +53,6 @@ func URLTemplate(pattern string, host, port, password string, creds *Credentials
 			b.WriteString(port)
 		case "password":
 			b.WriteString(password)
-		case "user":
-			b.WriteString(TemplateLiteral(user))
-		case "database":
-			b.WriteString(TemplateLiteral(db))
 		default:
 			b.WriteString(TemplateLiteral(pattern[i : i+j+1]))
 		}
@@ -82,9 +74,9 @@ func (c Connection) EnvTemplate(exp Export, creds *Credentials, openURL bool) st
 		password = fmt.Sprintf(`{{ with secret %q }}{{ .Data.data.password }}{{ end }}`, KVDataPath(creds.Path))
 	}
 	if c.Lookup == LookupUpstream {
-		url := URLTemplate(pattern, "127.0.0.1", strconv.Itoa(c.BindPort), password, creds)
+		url := URLTemplate(pattern, "127.0.0.1", strconv.Itoa(c.BindPort), password)
 		return c.Env + "=" + url + "\n"
 	}
-	url := URLTemplate(pattern, "{{ .Address }}", "{{ .Port }}", password, creds)
+	url := URLTemplate(pattern, "{{ .Address }}", "{{ .Port }}", password)
 	return fmt.Sprintf("{{ range $i, $s := %s }}{{ if eq $i 0 }}{{ with $s }}%s=%s\n{{ end }}{{ end }}{{ end }}", c.ServiceQuery(), c.Env, url)
 }

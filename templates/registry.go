@@ -84,6 +84,10 @@ func (r *Registry) Validate(s *schema.Schema) schema.Errors {
 	var errs schema.Errors
 	in := map[string][]schema.Connection{}
 	out := map[string][]schema.Connection{}
+	byID := make(map[string]*schema.Element, len(s.Elements))
+	for i := range s.Elements {
+		byID[s.Elements[i].ID] = &s.Elements[i]
+	}
 	for _, c := range s.Connections {
 		in[c.To] = append(in[c.To], c)
 		out[c.From] = append(out[c.From], c)
@@ -108,7 +112,7 @@ func (r *Registry) Validate(s *schema.Schema) schema.Errors {
 	}
 	for i, c := range s.Connections {
 		p := schema.Path{}.Field("connections").Index(i)
-		from, to := s.Element(c.From), s.Element(c.To)
+		from, to := byID[c.From], byID[c.To]
 		if from == nil || to == nil || c.From == c.To {
 			continue // reported by schema.Validate
 		}
@@ -152,28 +156,47 @@ func (r *Registry) suggest(name string) string {
 	return ""
 }
 
-// fieldValues reports which optional element fields are set.
-func fieldValues(e *schema.Element) map[string]bool {
-	return map[string]bool{
-		"source":    e.Source != nil,
-		"image":     e.Image != "",
-		"version":   e.Version != "",
-		"command":   e.Command != "",
-		"args":      len(e.Args) > 0,
-		"schedule":  e.Schedule != "",
-		"driver":    e.Driver != "",
-		"port":      e.Port != 0,
-		"env":       len(e.Env) > 0,
-		"secrets":   len(e.Secrets) > 0,
-		"resources": e.Resources != nil,
-		"scale":     e.Scale != nil,
-		"health":    e.Health != nil,
-		"placement": e.Placement != nil,
-		"alerts":    e.Alerts != nil,
-		"volume":    e.Volume != nil,
-		"upstream":  e.Upstream != nil,
-		"params":    len(e.Params) > 0,
+// fieldSet reports whether the named optional element field is set.
+func fieldSet(e *schema.Element, name string) bool {
+	switch name {
+	case "source":
+		return e.Source != nil
+	case "image":
+		return e.Image != ""
+	case "version":
+		return e.Version != ""
+	case "command":
+		return e.Command != ""
+	case "args":
+		return len(e.Args) > 0
+	case "schedule":
+		return e.Schedule != ""
+	case "driver":
+		return e.Driver != ""
+	case "port":
+		return e.Port != 0
+	case "env":
+		return len(e.Env) > 0
+	case "secrets":
+		return len(e.Secrets) > 0
+	case "resources":
+		return e.Resources != nil
+	case "scale":
+		return e.Scale != nil
+	case "health":
+		return e.Health != nil
+	case "placement":
+		return e.Placement != nil
+	case "alerts":
+		return e.Alerts != nil
+	case "volume":
+		return e.Volume != nil
+	case "upstream":
+		return e.Upstream != nil
+	case "params":
+		return len(e.Params) > 0
 	}
+	return false
 }
 
 // AllFields is every optional element field name, in schema order.
@@ -182,24 +205,29 @@ var AllFields = []string{"source", "image", "version", "command", "args", "sched
 
 func checkFields(info Info, e *schema.Element, p schema.Path) schema.Errors {
 	var errs schema.Errors
-	accepted := map[string]Field{}
-	for _, f := range info.Fields {
-		accepted[f.Name] = f
-	}
-	set := fieldValues(e)
 	for _, name := range AllFields {
-		f, ok := accepted[name]
+		set := fieldSet(e, name)
+		f, ok := findField(info.Fields, name)
 		switch {
-		case set[name] && !ok:
+		case set && !ok:
 			errs = append(errs, schema.Errorf(p.Field(name), "kind %s does not take %s", info.Name, name))
-		case !set[name] && ok && f.Required:
+		case !set && ok && f.Required:
 			errs = append(errs, schema.Errorf(p.Field(name), "is required for kind %s", info.Name))
 		}
 	}
-	if set["version"] && len(info.Versions) > 0 && !contains(info.Versions, e.Version) {
+	if e.Version != "" && len(info.Versions) > 0 && !contains(info.Versions, e.Version) {
 		errs = append(errs, schema.Errorf(p.Field("version"), "%s version %q is not one of %s", info.Label, e.Version, strings.Join(info.Versions, ", ")))
 	}
 	return errs
+}
+
+func findField(fields []Field, name string) (Field, bool) {
+	for _, f := range fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
 }
 
 func contains(list []string, s string) bool {

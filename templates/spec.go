@@ -83,17 +83,22 @@ type CredentialSpec struct {
 	OpenEnv  map[string]string `yaml:"open_env,omitempty" json:"open_env,omitempty"`
 }
 
-// specKind runs a Spec.
-type specKind struct{ s Spec }
+// specKind runs a Spec. Its Info is computed once: the translator asks for
+// it for every connection.
+type specKind struct {
+	s    Spec
+	info Info
+}
 
 var _ Kind = (*specKind)(nil)
 
 // FromSpec makes a kind from a spec. The spec is not checked here; LoadDir
 // checks user specs and the built-in ones are covered by tests.
-func FromSpec(s Spec) Kind { return &specKind{s: s} }
+func FromSpec(s Spec) Kind { return &specKind{s: s, info: specInfo(s)} }
 
-func (k *specKind) Info() Info {
-	s := k.s
+func (k *specKind) Info() Info { return k.info }
+
+func specInfo(s Spec) Info {
 	info := Info{
 		Name: s.Name, Label: s.Label, Category: s.Category, Icon: s.Icon, Description: s.Description,
 		Service:  s.Port > 0 && !s.NoService || containsStr(s.Fields, "port") && !s.NoService,
@@ -114,7 +119,14 @@ func (k *specKind) Info() Info {
 	for _, f := range s.Fields {
 		info.Fields = append(info.Fields, Field{Name: f, Required: containsStr(s.Required, f), Options: fieldOptions(f)})
 	}
-	info.Exports = s.Exports
+	// User and database names are not secret: fill them in now, so every
+	// connection gets them whether or not the password comes from Vault.
+	for _, ex := range s.Exports {
+		if c := s.Credentials; c != nil {
+			ex.URL, ex.OpenURL = expandCreds(ex.URL, c), expandCreds(ex.OpenURL, c)
+		}
+		info.Exports = append(info.Exports, ex)
+	}
 	if len(info.Exports) == 0 && info.Service {
 		scheme := s.Scheme
 		if scheme == "" {

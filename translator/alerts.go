@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/nomad/api"
 	amconfig "github.com/prometheus/alertmanager/config"
@@ -152,21 +154,9 @@ func (t *translation) alertmanager() (string, error) {
 	return "# Alertmanager routes and receivers for project " + s.Project + ", rendered by Backplane.\n" + out, nil
 }
 
-type ruleFile struct {
-	Groups []ruleGroup `yaml:"groups"`
-}
-
-type ruleGroup struct {
-	Name  string `yaml:"name"`
-	Rules []rule `yaml:"rules"`
-}
-
+// rule is one alerting rule; its labels are project, element and severity.
 type rule struct {
-	Alert       string            `yaml:"alert"`
-	Expr        string            `yaml:"expr"`
-	For         string            `yaml:"for,omitempty"`
-	Labels      map[string]string `yaml:"labels"`
-	Annotations map[string]string `yaml:"annotations"`
+	Alert, Expr, For, Element, Severity, Summary string
 }
 
 // rules renders Prometheus alerting rules for every long-running element:
@@ -174,49 +164,77 @@ type rule struct {
 // use the allocation metrics Nomad publishes with publish_allocation_metrics
 // (nomad_client_allocs_*), whose `job` label must be kept by the scrape
 // (honor_labels: true), since Prometheus would otherwise rename it.
-func (t *translation) rules() (string, error) {
-	g := ruleGroup{Name: "backplane-" + t.s.Project}
+func (t *translation) rules() string {
+	var rules []rule
 	for i := range t.s.Elements {
 		e := &t.s.Elements[i]
 		if t.batch[e.ID] {
 			continue // a cron job's runs end; restarts and limits are not its failure modes
 		}
 		job := strconv.Quote(t.jobID(e.ID))
-		labels := func(sev string) map[string]string {
-			return map[string]string{"project": t.s.Project, "element": e.ID, "severity": sev}
-		}
-		g.Rules = append(g.Rules,
+		rules = append(rules,
 			rule{
-				Alert:  "BackplaneRestartLoop",
-				Expr:   fmt.Sprintf(`sum by (task) (increase(nomad_client_allocs_restart{job=%s}[15m])) > 3`, job),
-				Labels: labels("critical"),
-				Annotations: map[string]string{
-					"summary": fmt.Sprintf("%s: a task restarted more than 3 times in 15 minutes", e.ID),
-				},
+				Alert:    "BackplaneRestartLoop",
+				Expr:     "sum by (task) (increase(nomad_client_allocs_restart{job=" + job + "}[15m])) > 3",
+				Severity: "critical",
+				Summary:  e.ID + ": a task restarted more than 3 times in 15 minutes",
 			},
 			rule{
-				Alert: "BackplaneMemoryNearLimit",
-				Expr:  fmt.Sprintf(`max by (task) (nomad_client_allocs_memory_usage{job=%s} / nomad_client_allocs_memory_allocated{job=%s}) > 0.9`, job, job),
-				For:   "5m", Labels: labels("warning"),
-				Annotations: map[string]string{
-					"summary": fmt.Sprintf("%s: memory above 90%% of its limit for 5 minutes", e.ID),
-				},
+				Alert:    "BackplaneMemoryNearLimit",
+				Expr:     "max by (task) (nomad_client_allocs_memory_usage{job=" + job + "} / nomad_client_allocs_memory_allocated{job=" + job + "}) > 0.9",
+				For:      "5m",
+				Severity: "warning",
+				Summary:  e.ID + ": memory above 90% of its limit for 5 minutes",
 			},
 			rule{
-				Alert: "BackplaneCPUNearLimit",
-				Expr:  fmt.Sprintf(`max by (task) (nomad_client_allocs_cpu_total_ticks{job=%s} / nomad_client_allocs_cpu_allocated{job=%s}) > 0.9`, job, job),
-				For:   "10m", Labels: labels("warning"),
-				Annotations: map[string]string{
-					"summary": fmt.Sprintf("%s: CPU above 90%% of its allocation for 10 minutes", e.ID),
-				},
+				Alert:    "BackplaneCPUNearLimit",
+				Expr:     "max by (task) (nomad_client_allocs_cpu_total_ticks{job=" + job + "} / nomad_client_allocs_cpu_allocated{job=" + job + "}) > 0.9",
+				For:      "10m",
+				Severity: "warning",
+				Summary:  e.ID + ": CPU above 90% of its allocation for 10 minutes",
 			},
 		)
+		for j := len(rules) - 3; j < len(rules); j++ {
+			rules[j].Element = e.ID
+		}
 	}
-	out, err := marshalYAML(ruleFile{Groups: []ruleGroup{g}})
-	if err != nil {
-		return "", fmt.Errorf("render prometheus rules: %w", err)
+	return "# Prometheus alerting rules for project " + t.s.Project + ", rendered by Backplane.\n" + t.writeRules(rules)
+}
+
+// writeRules writes the rule file as YAML. It grows with the project (three
+// rules an element), and a generic YAML encoder spent most of a translation
+// on it, so it is written directly: every value is a YAML double-quoted
+// scalar.
+func (t *translation) writeRules(rules []rule) string {
+	var b strings.Builder
+	b.Grow(64 + len(rules)*400)
+	b.WriteString("groups:\n  - name: ")
+	writeYAMLString(&b, "backplane-"+t.s.Project)
+	b.WriteString("\n    rules:")
+	if len(rules) == 0 {
+		b.WriteString(" []")
 	}
-	return "# Prometheus alerting rules for project " + t.s.Project + ", rendered by Backplane.\n" + out, nil
+	b.WriteByte('\n')
+	for _, r := range rules {
+		b.WriteString("      - alert: ")
+		writeYAMLString(&b, r.Alert)
+		b.WriteString("\n        expr: ")
+		writeYAMLString(&b, r.Expr)
+		if r.For != "" {
+			b.WriteString("\n        for: ")
+			writeYAMLString(&b, r.For)
+		}
+		b.WriteString("\n        labels:\n          element: ")
+		writeYAMLString(&b, r.Element)
+		b.WriteString("\n          project: ")
+		writeYAMLString(&b, t.s.Project)
+		b.WriteString("\n          severity: ")
+		writeYAMLString(&b, r.Severity)
+		b.WriteString("\n        annotations:\n          summary: ")
+		writeYAMLString(&b, r.Summary)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 func marshalYAML(v any) (string, error) {
@@ -230,4 +248,32 @@ func marshalYAML(v any) (string, error) {
 		return "", err
 	}
 	return buf.String(), nil
+}
+
+// writeYAMLString writes s as a YAML double-quoted scalar, escaping only what
+// YAML requires: backslash, quote, and characters that are not printable.
+func writeYAMLString(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	last := 0
+	for i, r := range s {
+		var esc string
+		switch {
+		case r == '\\':
+			esc = `\\`
+		case r == '"':
+			esc = `\"`
+		case r == '\n':
+			esc = `\n`
+		case r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 || r == utf8.RuneError:
+			esc = fmt.Sprintf(`\u%04x`, r)
+		default:
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(esc)
+		_, width := utf8.DecodeRuneInString(s[i:])
+		last = i + width
+	}
+	b.WriteString(s[last:])
+	b.WriteByte('"')
 }

@@ -66,8 +66,10 @@ func (b *Bundle) Files() ([]File, error) {
 }
 
 // JobJSON renders a job as the body of PUT /v1/jobs, {"Job": …}, with
-// null, false, zero and empty values left out. Nomad decodes a missing field
-// exactly as it decodes those, so the job is the same and the file readable.
+// null, false, zero and empty-list values left out. Nomad decodes a missing
+// field exactly as it decodes those, so the job is the same and the file
+// readable. Empty objects stay: they are pointers to structs whose presence
+// means something (an empty sidecar_service turns the sidecar on).
 func JobJSON(job *api.Job) ([]byte, error) {
 	raw, err := json.Marshal(struct{ Job *api.Job }{job})
 	if err != nil {
@@ -128,8 +130,6 @@ func isZeroJSON(v any) bool {
 		return x == ""
 	case json.Number:
 		return x.String() == "0"
-	case map[string]any:
-		return len(x) == 0
 	case []any:
 		return len(x) == 0
 	}

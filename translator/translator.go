@@ -153,6 +153,19 @@ func Translate(s *schema.Schema, reg *templates.Registry, opts Options) (*Bundle
 			return nil, fmt.Errorf("loki url: carries credentials, which would end up in every job spec; put them in a proxy or Vault instead")
 		}
 	}
+	if s.Mesh {
+		var errs schema.Errors
+		for i := range s.Elements {
+			e := &s.Elements[i]
+			if s.EffectiveDriver(e) == "raw_exec" {
+				errs = append(errs, schema.Errorf(schema.ElementPath(e.ID).Field("driver"),
+					"the mesh needs each group in its own network namespace, which raw_exec cannot join; use docker or exec"))
+			}
+		}
+		if len(errs) > 0 {
+			return nil, errs
+		}
+	}
 	c := s.Canonical()
 	// Paths in warnings name connections by their index in the input, not
 	// in the canonical (sorted) copy.
@@ -191,6 +204,9 @@ type translation struct {
 	batch map[string]bool
 	// connIndex maps (from, to) to the connection's index in the input.
 	connIndex map[[2]string]int
+	// elems and outgoing index the canonical schema.
+	elems    map[string]*schema.Element
+	outgoing map[string][]schema.Connection
 }
 
 func (t *translation) warn(p schema.Path, element, format string, args ...any) {
@@ -203,6 +219,14 @@ func (t *translation) run() error {
 	s := t.s
 	t.creds = map[string]*templates.Credentials{}
 	t.batch = map[string]bool{}
+	t.elems = make(map[string]*schema.Element, len(s.Elements))
+	for i := range s.Elements {
+		t.elems[s.Elements[i].ID] = &s.Elements[i]
+	}
+	t.outgoing = map[string][]schema.Connection{}
+	for _, c := range s.Connections {
+		t.outgoing[c.From] = append(t.outgoing[c.From], c)
+	}
 	if t.opts.LokiURL == "" {
 		t.b.Warnings = append(t.b.Warnings, Warning{Path: "", Message: "log shipping is off: set BACKPLANE_LOKI_URL or --loki-url to ship each element's logs to Loki"})
 	}
@@ -274,11 +298,7 @@ func (t *translation) run() error {
 		return err
 	}
 	t.b.Alertmanager = am
-	rules, err := t.rules()
-	if err != nil {
-		return err
-	}
-	t.b.PrometheusRules = rules
+	t.b.PrometheusRules = t.rules()
 	sort.SliceStable(t.b.Warnings, func(i, j int) bool { return t.b.Warnings[i].Path < t.b.Warnings[j].Path })
 	return nil
 }
@@ -287,12 +307,9 @@ func (t *translation) run() error {
 func (t *translation) connections(e *schema.Element, region string) ([]templates.Connection, error) {
 	var out []templates.Connection
 	bind := 0
-	for _, c := range t.s.Connections {
-		if c.From != e.ID {
-			continue
-		}
+	for _, c := range t.outgoing[e.ID] {
 		i := t.connIndex[[2]string{c.From, c.To}]
-		target := t.s.Element(c.To)
+		target := t.elems[c.To]
 		kind, _ := t.reg.Get(target.Kind)
 		info := kind.Info()
 		conn := templates.Connection{Connection: c, Target: target, TargetInfo: info, Service: t.jobID(target.ID), Lookup: templates.LookupNomad}
@@ -380,44 +397,65 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 		provider = "consul"
 	}
 	if res.Port != nil {
-		port := api.Port{Label: res.Port.Label}
-		switch {
-		case res.Port.Static:
-			port.Value = res.Port.To
-			if driver == "docker" {
-				port.To = res.Port.To
-			}
-		case driver == "docker":
-			port.To = res.Port.To
-		}
-		nw := &api.NetworkResource{}
-		if s.Mesh {
-			nw.Mode = "bridge"
-		}
-		if port.Value != 0 {
-			nw.ReservedPorts = []api.Port{port}
-		} else {
-			nw.DynamicPorts = []api.Port{port}
-		}
-		group.Networks = []*api.NetworkResource{nw}
 		if task.Env == nil {
 			task.Env = map[string]string{}
 		}
-		if driver == "docker" || res.Port.Static {
-			task.Env["PORT"] = fmt.Sprint(res.Port.To)
-		} else {
-			task.Env["PORT"] = "${NOMAD_PORT_" + res.Port.Label + "}"
-		}
+		var svc *api.Service
 		if res.Check != nil {
-			svc := &api.Service{Name: id, PortLabel: res.Port.Label, Provider: provider,
+			svc = &api.Service{Name: id, PortLabel: res.Port.Label, Provider: provider,
 				Tags: []string{"backplane", "project=" + s.Project, "element=" + e.ID}}
 			svc.Checks = []api.ServiceCheck{*res.Check}
-			if s.Mesh {
-				svc.Connect = &api.ConsulConnect{SidecarService: &api.ConsulSidecarService{}}
-				// Under the mesh, Consul checks reach the app through the
-				// sidecar's exposed path; keep the check on the task's port.
-				svc.Checks[0].Expose = res.Check.Type == "http"
+		}
+		nw := &api.NetworkResource{}
+		switch {
+		case s.Mesh && !res.Port.Static:
+			// Inside the mesh the app listens in the group's network
+			// namespace and only its sidecar is reachable: the service port
+			// is the in-namespace port number and no host port is mapped.
+			nw.Mode = "bridge"
+			task.Env["PORT"] = fmt.Sprint(res.Port.To)
+			if svc != nil {
+				svc.PortLabel = fmt.Sprint(res.Port.To)
 			}
+		default:
+			port := api.Port{Label: res.Port.Label}
+			switch {
+			case res.Port.Static:
+				port.Value = res.Port.To
+				if driver == "docker" || s.Mesh {
+					port.To = res.Port.To
+				}
+			case driver == "docker":
+				port.To = res.Port.To
+			}
+			if s.Mesh {
+				nw.Mode = "bridge"
+			}
+			if port.Value != 0 {
+				nw.ReservedPorts = []api.Port{port}
+			} else {
+				nw.DynamicPorts = []api.Port{port}
+			}
+			if driver == "docker" || res.Port.Static || s.Mesh {
+				task.Env["PORT"] = fmt.Sprint(res.Port.To)
+			} else {
+				task.Env["PORT"] = "${NOMAD_PORT_" + res.Port.Label + "}"
+			}
+		}
+		group.Networks = []*api.NetworkResource{nw}
+		if svc != nil && s.Mesh {
+			svc.Connect = &api.ConsulConnect{SidecarService: &api.ConsulSidecarService{}}
+			// Consul reaches an HTTP check through a path the sidecar
+			// exposes. Connect services take no TCP checks: the sidecar's
+			// own default check stands in for them.
+			if res.Check.Type == "http" {
+				svc.Checks[0].Expose = true
+				svc.Checks[0].PortLabel = ""
+			} else {
+				svc.Checks = nil
+			}
+		}
+		if svc != nil {
 			group.Services = []*api.Service{svc}
 		}
 	} else if s.Mesh && t.hasOutgoing(e) {
@@ -497,14 +535,7 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 	return job, nil
 }
 
-func (t *translation) hasOutgoing(e *schema.Element) bool {
-	for _, c := range t.s.Connections {
-		if c.From == e.ID {
-			return true
-		}
-	}
-	return false
-}
+func (t *translation) hasOutgoing(e *schema.Element) bool { return len(t.outgoing[e.ID]) > 0 }
 
 func count(e *schema.Element, res *templates.BuildResult) int {
 	if res.Periodic != nil {
@@ -621,10 +652,7 @@ func (t *translation) policy(e *schema.Element) string {
 	if c, ok := t.creds[e.ID]; ok {
 		paths = append(paths, c.Path)
 	}
-	for _, c := range t.s.Connections {
-		if c.From != e.ID {
-			continue
-		}
+	for _, c := range t.outgoing[e.ID] {
 		if cr, ok := t.creds[c.To]; ok {
 			paths = append(paths, cr.Path)
 		}

@@ -1,0 +1,366 @@
+// Package agent starts real Nomad, Consul and Vault dev agents for tests, on
+// free loopback ports, waits until they are ready, and stops them in
+// t.Cleanup. A missing binary skips the test with a clear message, unless
+// REQUIRE_AGENTS=1, which makes it a failure.
+package agent
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+)
+
+// Require returns the path of a binary, or skips (fails under
+// REQUIRE_AGENTS=1) when none of the names is on PATH.
+func Require(t testing.TB, names ...string) string {
+	t.Helper()
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	msg := fmt.Sprintf("%s not on PATH: this suite needs a real agent", strings.Join(names, " or "))
+	if os.Getenv("REQUIRE_AGENTS") == "1" {
+		t.Fatal(msg + " (REQUIRE_AGENTS=1)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// FreePorts returns n distinct free TCP ports on 127.0.0.1.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// process is a running agent whose output is kept for failure reports.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+	mu   sync.Mutex
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 4<<20 {
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func start(t testing.TB, name, bin string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("%s output (last 3000 bytes):\n%s", name, tail(out.String(), 3000))
+		}
+	})
+	return p
+}
+
+// Stop ends the agent: SIGINT for a graceful leave, then SIGKILL to its
+// whole process group (the tasks a raw_exec client started included).
+func (p *process) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// waitFor polls ready until it returns nil, the process exits, or the
+// deadline passes.
+func waitFor(t testing.TB, p *process, timeout time.Duration, ready func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if p.exited() {
+			t.Fatalf("%s exited while starting:\n%s", p.name, tail(p.out.String(), 3000))
+		}
+		if last = ready(); last == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready after %s: %v\n%s", p.name, timeout, last, tail(p.out.String(), 3000))
+}
+
+// NomadOptions configure a Nomad dev agent.
+type NomadOptions struct {
+	Region     string // default "global"
+	Datacenter string // default "dc1"
+	// VaultAddr enables Vault integration with workload identity; when
+	// empty Vault is still enabled with a placeholder address so that jobs
+	// with vault blocks validate.
+	VaultAddr  string
+	ConsulAddr string
+	// Name distinguishes agents in logs when a test starts several.
+	Name string
+}
+
+// Nomad is a running Nomad dev agent (server and client in one).
+type Nomad struct {
+	Addr    string
+	Region  string
+	RPCAddr string
+	Serf    string
+	Client  *nomad.Client
+	proc    *process
+	dataDir string
+	config  string
+	bin     string
+}
+
+// StartNomad starts `nomad agent -dev` with raw_exec on, the cloud
+// fingerprinters denied (they hang on machines without metadata services),
+// and Vault enabled, and waits for a leader and a ready client node.
+func StartNomad(t testing.TB, opts NomadOptions) *Nomad {
+	t.Helper()
+	bin := Require(t, "nomad")
+	if opts.Region == "" {
+		opts.Region = "global"
+	}
+	if opts.Datacenter == "" {
+		opts.Datacenter = "dc1"
+	}
+	if opts.Name == "" {
+		opts.Name = "nomad-" + opts.Region
+	}
+	if opts.VaultAddr == "" {
+		opts.VaultAddr = "http://127.0.0.1:1"
+	}
+	ports := FreePorts(t, 3)
+	dir := t.TempDir()
+	consul := ""
+	if opts.ConsulAddr != "" {
+		consul = fmt.Sprintf("consul {\n  address = %q\n}\n", opts.ConsulAddr)
+	}
+	config := fmt.Sprintf(`name       = %q
+region     = %q
+datacenter = %q
+data_dir   = %q
+bind_addr  = "127.0.0.1"
+log_level  = "INFO"
+ports {
+  http = %d
+  rpc  = %d
+  serf = %d
+}
+advertise {
+  http = "127.0.0.1"
+  rpc  = "127.0.0.1"
+  serf = "127.0.0.1"
+}
+server {
+  enabled          = true
+  bootstrap_expect = 1
+}
+client {
+  enabled = true
+  options = {
+    "driver.raw_exec.enable" = "1"
+    "fingerprint.denylist"   = "env_aws,env_gce,env_azure,env_digitalocean"
+  }
+}
+plugin "raw_exec" {
+  config {
+    enabled = true
+  }
+}
+vault {
+  enabled = true
+  address = %q
+  default_identity {
+    aud = ["vault.io"]
+    ttl = "1h"
+  }
+}
+%s`, opts.Name, opts.Region, opts.Datacenter, filepath.Join(dir, "data"), ports[0], ports[1], ports[2], opts.VaultAddr, consul)
+	cfgPath := filepath.Join(dir, "agent.hcl")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := &Nomad{
+		Addr:    fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
+		Region:  opts.Region,
+		RPCAddr: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		Serf:    fmt.Sprintf("127.0.0.1:%d", ports[2]),
+		dataDir: dir, config: cfgPath, bin: bin,
+	}
+	n.start(t, opts.Name)
+	return n
+}
+
+func (n *Nomad) start(t testing.TB, name string) {
+	t.Helper()
+	n.proc = start(t, name, n.bin, "agent", "-dev", "-config="+n.config)
+	cfg := nomad.DefaultConfig()
+	cfg.Address = n.Addr
+	cfg.Region = n.Region
+	cfg.SecretID = ""
+	client, err := nomad.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Client = client
+	waitFor(t, n.proc, 90*time.Second, func() error {
+		leader, err := client.Status().Leader()
+		if err != nil || leader == "" {
+			return fmt.Errorf("no leader yet: %v", err)
+		}
+		nodes, _, err := client.Nodes().List(nil)
+		if err != nil {
+			return err
+		}
+		for _, node := range nodes {
+			if node.Status == "ready" {
+				if d := node.Drivers["raw_exec"]; d != nil && d.Healthy {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("no ready client node with raw_exec")
+	})
+}
+
+// Stop stops the agent; Restart starts it again with the same config.
+func (n *Nomad) Stop() { n.proc.Stop() }
+
+// Restart starts a stopped agent again and waits until it is ready.
+func (n *Nomad) Restart(t testing.TB) { n.start(t, n.proc.name) }
+
+// Consul is a running Consul dev agent.
+type Consul struct {
+	Addr string // host:port of the HTTP API
+	proc *process
+}
+
+// StartConsul starts `consul agent -dev` and waits for a leader.
+func StartConsul(t testing.TB) *Consul {
+	t.Helper()
+	bin := Require(t, "consul")
+	p := FreePorts(t, 6)
+	c := &Consul{Addr: fmt.Sprintf("127.0.0.1:%d", p[0])}
+	c.proc = start(t, "consul", bin, "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1",
+		"-http-port", fmt.Sprint(p[0]), "-grpc-port", fmt.Sprint(p[1]), "-dns-port", fmt.Sprint(p[2]),
+		"-server-port", fmt.Sprint(p[3]), "-serf-lan-port", fmt.Sprint(p[4]), "-serf-wan-port", fmt.Sprint(p[5]),
+		"-grpc-tls-port=-1")
+	waitFor(t, c.proc, 60*time.Second, func() error {
+		return httpOK(fmt.Sprintf("http://%s/v1/status/leader", c.Addr), `"`)
+	})
+	return c
+}
+
+// Vault is a running Vault (or OpenBao) dev server with KV v2 at secret/.
+type Vault struct {
+	Addr  string
+	Token string
+	proc  *process
+}
+
+// StartVault starts `vault server -dev` (or `bao server -dev`) with a known
+// root token and waits until it is unsealed.
+func StartVault(t testing.TB) *Vault {
+	t.Helper()
+	bin := Require(t, "vault", "bao")
+	port := FreePorts(t, 1)[0]
+	v := &Vault{Addr: fmt.Sprintf("http://127.0.0.1:%d", port), Token: "backplane-test-root"}
+	v.proc = start(t, "vault", bin, "server", "-dev", "-dev-root-token-id="+v.Token,
+		fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port))
+	waitFor(t, v.proc, 60*time.Second, func() error {
+		return httpOK(v.Addr+"/v1/sys/health", `"sealed":false`)
+	})
+	return v
+}
+
+func httpOK(url, contains string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(b.String(), contains) {
+		return fmt.Errorf("%s: %d %s", url, resp.StatusCode, tail(b.String(), 200))
+	}
+	return nil
+}

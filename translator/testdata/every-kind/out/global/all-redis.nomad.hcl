@@ -1,0 +1,55 @@
+job "all-redis" {
+  region      = "global"
+  namespace   = "default"
+  type        = "service"
+  datacenters = ["dc1"]
+  group "redis" {
+    count = 1
+    task "redis" {
+      driver = "docker"
+      config {
+        args    = ["-c", "exec redis-server --appendonly yes $${REDIS_PASSWORD:+--requirepass \"$REDIS_PASSWORD\"}"]
+        command = "/bin/sh"
+        image   = "redis:7.4-alpine"
+        ports   = ["http"]
+      }
+      env = {
+        PORT = "6379"
+      }
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+    network {
+      port "http" {
+        to = 6379
+      }
+    }
+    service {
+      name     = "all-redis"
+      tags     = ["backplane", "project=all", "element=redis"]
+      port     = "http"
+      provider = "nomad"
+      check {
+        name     = "alive"
+        type     = "tcp"
+        port     = "http"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+  }
+  update {
+    max_parallel      = 1
+    health_check      = "checks"
+    min_healthy_time  = "5s"
+    healthy_deadline  = "5m0s"
+    progress_deadline = "10m0s"
+    auto_revert       = true
+  }
+  meta = {
+    "backplane.element" = "redis"
+    "backplane.project" = "all"
+  }
+}
