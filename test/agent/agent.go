@@ -31,7 +31,7 @@ func Require(t testing.TB, names ...string) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("%s not on PATH: this suite needs a real agent", strings.Join(names, " or "))
+	msg := fmt.Sprintf("%s not on PATH: this suite runs against the real binary and is skipped without it", strings.Join(names, " or "))
 	if os.Getenv("REQUIRE_AGENTS") == "1" {
 		t.Fatal(msg + " (REQUIRE_AGENTS=1)")
 	}

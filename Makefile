@@ -1,0 +1,45 @@
+# Backplane. `make help` lists the targets.
+GO      ?= go
+BIN     := bin/backplane
+EXAMPLE ?= examples/shop.yaml
+OUT     ?= out
+PKGS    := ./...
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/backplane
+	$(GO) build -o $(BIN) ./cmd/backplane
+
+run: build ## build, then validate and render examples/shop.yaml into out/
+	./$(BIN) validate -f $(EXAMPLE)
+	rm -rf $(OUT)
+	./$(BIN) render -f $(EXAMPLE) --out $(OUT)
+
+test: ## run every test; real-agent suites skip when their binary is missing
+	$(GO) test -count=1 $(PKGS)
+
+test-integration: ## run the real-agent suites, failing when an agent binary is missing
+	REQUIRE_AGENTS=1 $(GO) test -count=1 -v ./test/...
+
+golden: ## rewrite the translator's golden files (review the diff)
+	$(GO) test ./translator -run TestGolden -update
+
+bench: ## run the benchmarks (compare runs with benchstat)
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 -cpu 1 ./translator/ | tee bench.txt
+
+fuzz: ## run each fuzz target for FUZZTIME (default 60s)
+	$(GO) test ./schema -run '^$$' -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),60s)
+	$(GO) test ./translator -run '^$$' -fuzz FuzzTranslate -fuzztime $(or $(FUZZTIME),60s)
+	$(GO) test ./templates -run '^$$' -fuzz FuzzEnvLine -fuzztime $(or $(FUZZTIME),60s)
+
+lint: check-deps ## gofmt, go vet and the import rules
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet $(PKGS)
+
+check-deps: ## keep schema, templates and translator free of the cluster side
+	@./scripts/check-deps.sh
+
+.PHONY: help build run test test-integration golden bench fuzz lint check-deps
