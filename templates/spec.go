@@ -223,11 +223,6 @@ func (k *specKind) Build(in BuildInput) (*BuildResult, error) {
 		task.Templates = append(task.Templates, ScriptTemplate(script))
 		task.Config["command"] = "/bin/sh"
 		task.Config["args"] = []any{"${NOMAD_TASK_DIR}/start.sh"}
-		for i, a := range e.Args {
-			if strings.Contains(a, "${") {
-				res.Warnings = append(res.Warnings, schema.Errorf(in.Path.Field("args").Index(i), "contains \"${\", which Nomad interpolates at run time"))
-			}
-		}
 	}
 	if in.Driver == "docker" {
 		task.Config["image"] = k.image(e)
@@ -317,7 +312,7 @@ func (k *specKind) Build(in BuildInput) (*BuildResult, error) {
 	}
 	if k.s.Periodic {
 		res.Batch = true
-		res.Periodic = &api.PeriodicConfig{Spec: new(e.Schedule), SpecType: new(api.PeriodicSpecCron), ProhibitOverlap: new(true)}
+		res.Periodic = &api.PeriodicConfig{Specs: []string{e.Schedule}, SpecType: new(api.PeriodicSpecCron), ProhibitOverlap: new(true)}
 	}
 	return res, nil
 }

@@ -28,6 +28,10 @@ const (
 // process that dies right after its first passing check.
 const DefaultMinHealthyTime = 5 * time.Second
 
+// DefaultShutdownDelay is how long a service is deregistered before its
+// task is stopped.
+const DefaultShutdownDelay = 2 * time.Second
+
 // Options are the translator's inputs besides the schema. Nothing here is
 // read from the environment: the caller decides.
 type Options struct {
@@ -457,6 +461,9 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 		}
 		if svc != nil {
 			group.Services = []*api.Service{svc}
+			// Deregister the service a moment before the task is stopped,
+			// so nothing is sent to an instance that is going away.
+			group.ShutdownDelay = new(DefaultShutdownDelay)
 		}
 	} else if s.Mesh && t.hasOutgoing(e) {
 		group.Networks = []*api.NetworkResource{{Mode: "bridge"}}
@@ -549,10 +556,8 @@ func count(e *schema.Element, res *templates.BuildResult) int {
 		return e.Scale.Count
 	case e.Scale.Min > 0:
 		return e.Scale.Min
-	case e.Scale.Max > 0:
-		return 1
 	}
-	return e.Scale.Count
+	return 1
 }
 
 func envTemplate(dest, data string) *api.Template {

@@ -196,7 +196,7 @@ func TestJobConventions(t *testing.T) {
 		t.Error("a worker without checks must take health from task states")
 	}
 	nightly := jobs["eu/shop-nightly"]
-	if *nightly.Type != "batch" || nightly.Periodic == nil || *nightly.Periodic.Spec != "0 3 * * *" || nightly.Update != nil {
+	if *nightly.Type != "batch" || nightly.Periodic == nil || len(nightly.Periodic.Specs) != 1 || nightly.Periodic.Specs[0] != "0 3 * * *" || nightly.Update != nil {
 		t.Errorf("cron job: type %s periodic %+v", *nightly.Type, nightly.Periodic)
 	}
 }

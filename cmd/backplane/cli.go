@@ -50,7 +50,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.kindsDir, "kinds-dir", os.Getenv("BACKPLANE_KINDS_DIR"), "folder of user kind files (env BACKPLANE_KINDS_DIR)")
-	root.AddCommand(a.validateCmd(), a.renderCmd(), a.kindsCmd())
+	root.AddCommand(a.validateCmd(), a.renderCmd(), a.kindsCmd(),
+		a.planCmd(), a.deployCmd(), a.statusCmd(), a.rollbackCmd(), a.destroyCmd(), a.secretsCmd())
 	err := root.Execute()
 	if err == nil {
 		return exitOK

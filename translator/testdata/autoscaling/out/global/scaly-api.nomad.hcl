@@ -4,7 +4,8 @@ job "scaly-api" {
   type        = "service"
   datacenters = ["dc1"]
   group "api" {
-    count = 3
+    count          = 3
+    shutdown_delay = "2s"
     task "api" {
       driver = "docker"
       config {

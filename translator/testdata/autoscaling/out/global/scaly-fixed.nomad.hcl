@@ -4,7 +4,8 @@ job "scaly-fixed" {
   type        = "service"
   datacenters = ["dc1"]
   group "fixed" {
-    count = 4
+    count          = 4
+    shutdown_delay = "2s"
     task "fixed" {
       driver = "docker"
       config {

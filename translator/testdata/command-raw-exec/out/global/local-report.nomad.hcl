@@ -30,7 +30,7 @@ job "local-report" {
     }
   }
   periodic {
-    cron             = "@hourly"
+    crons            = ["@hourly"]
     prohibit_overlap = true
   }
   meta = {

@@ -4,7 +4,8 @@ job "vaulted-cache" {
   type        = "service"
   datacenters = ["dc1"]
   group "cache" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "cache" {
       driver = "docker"
       config {

@@ -4,7 +4,8 @@ job "vaulted-mq" {
   type        = "service"
   datacenters = ["dc1"]
   group "mq" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "mq" {
       driver = "docker"
       config {

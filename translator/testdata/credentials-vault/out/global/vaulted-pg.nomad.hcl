@@ -4,7 +4,8 @@ job "vaulted-pg" {
   type        = "service"
   datacenters = ["dc1"]
   group "pg" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "pg" {
       driver = "docker"
       config {

@@ -24,7 +24,7 @@ job "batch-every-minute" {
     }
   }
   periodic {
-    cron             = "* * * * *"
+    crons            = ["* * * * *"]
     prohibit_overlap = true
   }
   meta = {

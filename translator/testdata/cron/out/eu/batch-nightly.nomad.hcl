@@ -41,7 +41,7 @@ job "batch-nightly" {
     }
   }
   periodic {
-    cron             = "0 3 * * *"
+    crons            = ["0 3 * * *"]
     prohibit_overlap = true
   }
   meta = {

@@ -4,7 +4,8 @@ job "all-cmd" {
   type        = "service"
   datacenters = ["dc1"]
   group "cmd" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "cmd" {
       driver = "docker"
       config {

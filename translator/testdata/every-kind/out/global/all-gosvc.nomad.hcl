@@ -4,7 +4,8 @@ job "all-gosvc" {
   type        = "service"
   datacenters = ["dc1"]
   group "gosvc" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "gosvc" {
       driver = "docker"
       config {

@@ -4,7 +4,8 @@ job "all-img" {
   type        = "service"
   datacenters = ["dc1"]
   group "img" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "img" {
       driver = "docker"
       config {

@@ -4,7 +4,8 @@ job "all-lb" {
   type        = "service"
   datacenters = ["dc1"]
   group "lb" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "lb" {
       driver = "docker"
       config {

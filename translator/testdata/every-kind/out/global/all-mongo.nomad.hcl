@@ -4,7 +4,8 @@ job "all-mongo" {
   type        = "service"
   datacenters = ["dc1"]
   group "mongo" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "mongo" {
       driver = "docker"
       config {

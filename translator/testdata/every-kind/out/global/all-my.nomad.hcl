@@ -4,7 +4,8 @@ job "all-my" {
   type        = "service"
   datacenters = ["dc1"]
   group "my" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "my" {
       driver = "docker"
       config {

@@ -4,7 +4,8 @@ job "all-node" {
   type        = "service"
   datacenters = ["dc1"]
   group "node" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "node" {
       driver = "docker"
       config {

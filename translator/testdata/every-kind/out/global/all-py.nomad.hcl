@@ -4,7 +4,8 @@ job "all-py" {
   type        = "service"
   datacenters = ["dc1"]
   group "py" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "py" {
       driver = "docker"
       config {

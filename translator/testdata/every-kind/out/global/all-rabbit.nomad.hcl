@@ -4,7 +4,8 @@ job "all-rabbit" {
   type        = "service"
   datacenters = ["dc1"]
   group "rabbit" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "rabbit" {
       driver = "docker"
       config {

@@ -4,7 +4,8 @@ job "all-redis" {
   type        = "service"
   datacenters = ["dc1"]
   group "redis" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "redis" {
       driver = "docker"
       config {

@@ -4,7 +4,8 @@ job "all-site" {
   type        = "service"
   datacenters = ["dc1"]
   group "site" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "fetch" {
       driver = "docker"
       lifecycle {

@@ -31,7 +31,7 @@ job "all-tick" {
     }
   }
   periodic {
-    cron             = "*/5 * * * *"
+    crons            = ["*/5 * * * *"]
     prohibit_overlap = true
   }
   meta = {

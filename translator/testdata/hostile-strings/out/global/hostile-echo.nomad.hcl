@@ -4,7 +4,8 @@ job "hostile-echo" {
   type        = "service"
   datacenters = ["dc1"]
   group "echo" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "echo" {
       driver = "raw_exec"
       config {

@@ -4,7 +4,8 @@ job "edge-blue" {
   type        = "service"
   datacenters = ["dc1"]
   group "blue" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "blue" {
       driver = "docker"
       config {

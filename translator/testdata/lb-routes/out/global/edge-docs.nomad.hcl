@@ -4,7 +4,8 @@ job "edge-docs" {
   type        = "service"
   datacenters = ["dc1"]
   group "docs" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "docs" {
       driver = "docker"
       config {

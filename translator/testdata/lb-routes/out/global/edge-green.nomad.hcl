@@ -4,7 +4,8 @@ job "edge-green" {
   type        = "service"
   datacenters = ["dc1"]
   group "green" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "green" {
       driver = "docker"
       config {

@@ -4,7 +4,8 @@ job "edge-lb" {
   type        = "service"
   datacenters = ["dc1"]
   group "lb" {
-    count = 2
+    count          = 2
+    shutdown_delay = "2s"
     task "lb" {
       driver = "docker"
       config {

@@ -4,7 +4,8 @@ job "logs-local" {
   type        = "service"
   datacenters = ["dc1"]
   group "local" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "local" {
       driver = "raw_exec"
       leader = true

@@ -25,7 +25,7 @@ job "logs-tick" {
     }
   }
   periodic {
-    cron             = "@daily"
+    crons            = ["@daily"]
     prohibit_overlap = true
   }
   meta = {

@@ -4,7 +4,8 @@ job "meshy-db" {
   type        = "service"
   datacenters = ["dc1"]
   group "db" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "db" {
       driver = "docker"
       config {

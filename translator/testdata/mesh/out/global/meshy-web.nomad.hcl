@@ -4,7 +4,8 @@ job "meshy-web" {
   type        = "service"
   datacenters = ["dc1"]
   group "web" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "web" {
       driver = "docker"
       config {

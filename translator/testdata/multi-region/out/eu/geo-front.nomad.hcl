@@ -4,7 +4,8 @@ job "geo-front" {
   type        = "service"
   datacenters = ["eu-west-1", "eu-west-2"]
   group "front" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "front" {
       driver = "raw_exec"
       config {

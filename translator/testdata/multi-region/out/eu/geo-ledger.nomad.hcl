@@ -4,7 +4,8 @@ job "geo-ledger" {
   type        = "service"
   datacenters = ["eu-west-2"]
   group "ledger" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "ledger" {
       driver = "raw_exec"
       config {

@@ -4,7 +4,8 @@ job "geo-search" {
   type        = "service"
   datacenters = ["us-east-1"]
   group "search" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "search" {
       driver = "raw_exec"
       config {

@@ -4,7 +4,8 @@ job "pin-api" {
   type        = "service"
   datacenters = ["dc1"]
   group "api" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "api" {
       driver = "docker"
       config {

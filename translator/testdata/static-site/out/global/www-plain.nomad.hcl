@@ -4,7 +4,8 @@ job "www-plain" {
   type        = "service"
   datacenters = ["dc1"]
   group "plain" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "fetch" {
       driver = "docker"
       lifecycle {

@@ -4,7 +4,8 @@ job "msg-bus" {
   type        = "service"
   datacenters = ["dc1"]
   group "bus" {
-    count = 1
+    count          = 1
+    shutdown_delay = "2s"
     task "bus" {
       driver = "docker"
       config {

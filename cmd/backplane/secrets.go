@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/backplane-dev/backplane/schema"
+)
+
+func (a *app) secretsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "secrets",
+		Short: "Set and list element secrets in Vault (values never shown)",
+	}
+	var f clusterFlags
+	set := &cobra.Command{
+		Use:   "set ELEMENT NAME",
+		Short: "Write a secret's value, read from stdin, to Vault",
+		Long: `Set reads the value from stdin (one trailing newline is dropped) and writes
+it to Vault KV v2 at secret/backplane/<project>/<element>, keeping the
+element's other secrets. The value is never echoed or logged.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.open(&f)
+			if err != nil {
+				return err
+			}
+			element, name := args[0], args[1]
+			if !schema.ValidEnvName(name) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: %q is not a valid secret name", name)}
+			}
+			if p.bundle.LokiLabels[p.bundle.Project+"-"+element] == nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: no element %q in %s", element, p.file)}
+			}
+			value, err := io.ReadAll(io.LimitReader(a.stdin, 1<<20))
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: read stdin: %w", err)}
+			}
+			value = bytes.TrimSuffix(bytes.TrimSuffix(value, []byte("\n")), []byte("\r"))
+			ctx, cancel := signalContext()
+			defer cancel()
+			version, err := p.cluster.SetSecret(ctx, p.bundle.Project, element, name, value)
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			fmt.Fprintf(a.stdout, "set %s for %s (version %d)\n", name, element, version)
+			return nil
+		},
+	}
+	f.register(set)
+	var lf clusterFlags
+	list := &cobra.Command{
+		Use:   "list ELEMENT",
+		Short: "List an element's secret names and versions",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.open(&lf)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			infos, err := p.cluster.Secrets(ctx, p.bundle.Project, args[0])
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			if lf.jsonOut {
+				return writeJSON(a.stdout, infos)
+			}
+			for _, i := range infos {
+				fmt.Fprintf(a.stdout, "%s %d\n", pad(i.Name, 24), i.Version)
+			}
+			return nil
+		},
+	}
+	lf.register(list)
+	cmd.AddCommand(set, list)
+	return cmd
+}
