@@ -7,13 +7,20 @@ import (
 
 // TemplateLiteral escapes s for the data of a Nomad template block, so that
 // the template engine outputs it exactly. Only "{{" opens an action, so each
-// one becomes an action that prints "{{". HCL interpolation (${ and %{) is the
-// HCL writer's to escape, and the JSON job needs no more than JSON quoting.
+// one becomes an action that prints "{{". A trailing "{" becomes an action
+// too, so that escaped pieces can be joined with each other and with actions
+// (URLTemplate does) without a "{" at the end of one and a "{" at the start of
+// the next opening an action. HCL interpolation (${ and %{) is the HCL
+// writer's to escape, and the JSON job needs no more than JSON quoting.
 func TemplateLiteral(s string) string {
-	if !strings.Contains(s, "{{") {
+	if !strings.Contains(s, "{{") && !strings.HasSuffix(s, "{") {
 		return s
 	}
-	return strings.ReplaceAll(s, "{{", `{{ "{{" }}`)
+	s = strings.ReplaceAll(s, "{{", `{{ "{{" }}`)
+	if strings.HasSuffix(s, "{") {
+		s = s[:len(s)-1] + `{{ "{" }}`
+	}
+	return s
 }
 
 // EnvQuote quotes a value for an env file that a template with env = true

@@ -262,12 +262,22 @@ func (k *specKind) Build(in BuildInput) (*BuildResult, error) {
 	for name, v := range k.s.Env {
 		env[name] = v
 	}
-	for name, p := range k.s.Params {
+	// Param values are the user's, so like the element's env they are
+	// rendered by a template, which Nomad does not interpolate.
+	var params strings.Builder
+	for _, name := range schema.SortedKeys(k.s.Params) {
+		p := k.s.Params[name]
 		if v, ok := e.Params[name]; ok {
-			env[p.Env] = v
+			params.WriteString(EnvLine(p.Env, v))
 		} else if p.Default != "" {
-			env[p.Env] = p.Default
+			params.WriteString(EnvLine(p.Env, p.Default))
 		}
+	}
+	if params.Len() > 0 {
+		task.Templates = append(task.Templates, &api.Template{
+			EmbeddedTmpl: new(params.String()), DestPath: new("local/params.env"),
+			ChangeMode: new("restart"), Envvars: new(true),
+		})
 	}
 	if c := k.s.Credentials; c != nil {
 		if in.Options.Credentials {
