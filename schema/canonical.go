@@ -58,6 +58,9 @@ func (s *Schema) Canonical() *Schema {
 	if len(c.Receivers) == 0 {
 		c.Receivers = nil
 	}
+	if len(c.Elements) == 0 {
+		c.Elements = nil
+	}
 	sort.SliceStable(c.Elements, func(i, j int) bool { return c.Elements[i].ID < c.Elements[j].ID })
 	for i := range c.Elements {
 		e := &c.Elements[i]
@@ -76,7 +79,13 @@ func (s *Schema) Canonical() *Schema {
 		}
 		if e.Placement != nil {
 			sort.Strings(e.Placement.Regions)
-			if len(e.Placement.Regions) == 0 && len(e.Placement.Datacenters) == 0 {
+			if len(e.Placement.Regions) == 0 {
+				e.Placement.Regions = nil
+			}
+			if len(e.Placement.Datacenters) == 0 {
+				e.Placement.Datacenters = nil
+			}
+			if e.Placement.Regions == nil && e.Placement.Datacenters == nil {
 				e.Placement = nil
 			}
 		}

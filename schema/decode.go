@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -66,11 +67,19 @@ func decodeInto(data []byte, out any) Errors {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			// Nothing but comments.
+			return Errors{{Msg: "file is empty"}}
+		}
 		return Errors{{Msg: yamlMessage(err)}}
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	switch err := dec.Decode(&extra); {
+	case err == nil:
 		return Errors{{Msg: "more than one YAML document; expected a single document", Line: extra.Line}}
+	case !errors.Is(err, io.EOF):
+		// A broken document after the first is still part of the file.
+		return Errors{{Msg: yamlMessage(err)}}
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
@@ -78,6 +87,9 @@ func decodeInto(data []byte, out any) Errors {
 			return Errors{{Msg: "file is empty"}}
 		}
 		root = root.Content[0]
+	}
+	if expandedSize(root, maxNodes) > maxNodes {
+		return Errors{{Msg: fmt.Sprintf("expands to more than %d YAML nodes (aliases included); refusing it", maxNodes), err: ErrTooLarge}}
 	}
 	v := reflect.ValueOf(out)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
@@ -155,7 +167,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path Path) {
 		if n.Tag != "!!str" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 			// Numbers and booleans are accepted as strings where a string is
 			// wanted (version: 7, value: true), as users expect from YAML.
-			if n.Tag != "!!int" && n.Tag != "!!float" && n.Tag != "!!bool" {
+			// So is a plain `<<`, which YAML tags as a merge key and which
+			// yaml.v3 writes unquoted when it encodes the string "<<".
+			if n.Tag != "!!int" && n.Tag != "!!float" && n.Tag != "!!bool" && n.Tag != "!!merge" {
 				d.errorf(n, path, "must be a string, not %s", nodeKind(n))
 				return
 			}
@@ -267,6 +281,7 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path Path) {
 	}
 	if len(n.Content) > MaxElements*4 {
 		d.errorf(n, path, "list of %d items is over the limit of %d", len(n.Content), MaxElements*4)
+		d.errs[len(d.errs)-1].err = ErrTooLarge
 		d.tooBig = len(n.Content) > maxNodes
 		return
 	}
@@ -294,6 +309,63 @@ func itemLabel(n *yaml.Node, i int) string {
 
 // Add appends a raw path segment such as "[api]".
 func (p Path) Add(seg string) Path { return p.add(seg) }
+
+// expandedSize counts the nodes under root with every alias expanded, and
+// stops counting once the total passes limit. Sizes of anchored nodes (the
+// only ones an alias can refer to) are remembered, so the work is linear in
+// the document however far its aliases expand, and the walk keeps its own
+// stack, so a long chain of aliases cannot exhaust the goroutine's. An alias
+// to a node that contains it expands forever and counts as over the limit.
+func expandedSize(root *yaml.Node, limit int) int {
+	const counting = -1
+	known := map[*yaml.Node]int{}
+	type frame struct {
+		n    *yaml.Node
+		next int // index of the next child to count
+		size int
+	}
+	children := func(n *yaml.Node) []*yaml.Node {
+		if n.Kind == yaml.AliasNode {
+			if n.Alias == nil {
+				return nil
+			}
+			return []*yaml.Node{n.Alias}
+		}
+		return n.Content
+	}
+	enter := func(n *yaml.Node) frame {
+		if n.Anchor != "" {
+			known[n] = counting
+		}
+		return frame{n: n, size: 1}
+	}
+	stack := []frame{enter(root)}
+	for {
+		f := &stack[len(stack)-1]
+		if kids := children(f.n); f.next < len(kids) && f.size <= limit {
+			k := kids[f.next]
+			f.next++
+			switch size, ok := known[k]; {
+			case !ok:
+				stack = append(stack, enter(k))
+			case size == counting:
+				f.size = limit + 1
+			default:
+				f.size += size
+			}
+			continue
+		}
+		size := min(f.size, limit+1)
+		if f.n.Anchor != "" {
+			known[f.n] = size
+		}
+		stack = stack[:len(stack)-1]
+		if len(stack) == 0 {
+			return size
+		}
+		stack[len(stack)-1].size += size
+	}
+}
 
 func resolve(n *yaml.Node) *yaml.Node {
 	for depth := 0; n.Kind == yaml.AliasNode && n.Alias != nil && depth < 100; depth++ {

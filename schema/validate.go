@@ -291,7 +291,13 @@ func (v *validator) element(e *Element, p Path) {
 	if u := e.Upstream; u != nil && u.Policy != "" && !contains(Policies, u.Policy) {
 		v.add(p.Field("upstream").Field("policy"), "%q must be one of %s", u.Policy, strings.Join(Policies, ", "))
 	}
-	if e.Schedule != "" {
+	switch {
+	case e.Schedule == "":
+	case strings.HasPrefix(e.Schedule, "TZ=") || strings.HasPrefix(e.Schedule, "CRON_TZ="):
+		// The cron parser panics on a time zone prefix with nothing after
+		// it, and Nomad's periodic spec takes no time zone prefix at all.
+		v.add(p.Field("schedule"), "%q: a time zone prefix is not supported; the schedule runs in the cluster's time zone", e.Schedule)
+	default:
 		if _, err := cronParse.Parse(e.Schedule); err != nil {
 			v.add(p.Field("schedule"), "%q is not a cron expression: %v", e.Schedule, err)
 		}

@@ -2,13 +2,14 @@ package templates
 
 import (
 	"errors"
-	"github.com/hashicorp/go-envparse"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-envparse"
 
 	"github.com/backplane-dev/backplane/schema"
 )

@@ -14,12 +14,17 @@ job "msg-bus" {
         ports = ["http"]
       }
       env = {
-        NATS_MAX_PAYLOAD = "8MB"
-        PORT             = "4222"
+        PORT = "4222"
       }
       resources {
         cpu    = 200
         memory = 256
+      }
+      template {
+        destination = "local/params.env"
+        data        = "NATS_MAX_PAYLOAD=\"8MB\"\n"
+        change_mode = "restart"
+        env         = true
       }
       volume_mount {
         volume      = "data"
