@@ -269,6 +269,10 @@ vault {
 func (n *Nomad) start(t testing.TB, name string) {
 	t.Helper()
 	n.proc = start(t, name, n.bin, "agent", "-dev", "-config="+n.config)
+	// Registered after start's own cleanup, so it runs first: stop the
+	// jobs while the agent can still stop their tasks, then clear what a
+	// killed client leaves behind.
+	t.Cleanup(func() { n.cleanup() })
 	cfg := nomad.DefaultConfig()
 	cfg.Address = n.Addr
 	cfg.Region = n.Region
@@ -296,6 +300,70 @@ func (n *Nomad) start(t testing.TB, name string) {
 		}
 		return fmt.Errorf("no ready client node with raw_exec")
 	})
+}
+
+// cleanup purges every job (so the client stops its tasks), then, once the
+// agent is gone, kills tasks still running from the data dir and unmounts
+// the secrets tmpfs mounts the client made there.
+func (n *Nomad) cleanup() {
+	if !n.proc.exited() {
+		if stubs, _, err := n.Client.Jobs().List(nil); err == nil {
+			for _, j := range stubs {
+				_, _, _ = n.Client.Jobs().Deregister(j.ID, true, &nomad.WriteOptions{Region: n.Region})
+			}
+			deadline := time.Now().Add(15 * time.Second)
+			for time.Now().Before(deadline) {
+				allocs, _, err := n.Client.Allocations().List(nil)
+				busy := 0
+				for _, a := range allocs {
+					if a.ClientStatus == "running" || a.ClientStatus == "pending" {
+						busy++
+					}
+				}
+				if err != nil || busy == 0 {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+	}
+	n.proc.Stop()
+	killUnder(n.dataDir)
+	unmountUnder(n.dataDir)
+}
+
+// killUnder kills processes whose working directory is under dir: tasks a
+// raw_exec client started and left when it was killed.
+func killUnder(dir string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cwd")
+	for _, p := range procs {
+		cwd, err := os.Readlink(p)
+		if err != nil || !strings.HasPrefix(cwd, dir) {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscanf(p, "/proc/%d/cwd", &pid); err == nil && pid != os.Getpid() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// unmountUnder detaches every mount below dir, deepest first.
+func unmountUnder(dir string) {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	var mounts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasPrefix(f[1], dir) {
+			mounts = append(mounts, f[1])
+		}
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		_ = syscall.Unmount(mounts[i], syscall.MNT_DETACH)
+	}
 }
 
 // Stop stops the agent; Restart starts it again with the same config.
