@@ -447,13 +447,13 @@ func TestBuildHealth(t *testing.T) {
 		typ, path         string
 		interval, timeout time.Duration
 	}{
-		{schema.Element{ID: "a", Kind: "app.command", Command: "x", Port: 80, Health: &schema.Health{HTTP: "/healthz"}}, "http", "/healthz", 10 * time.Second, 2 * time.Second},
+		{schema.Element{ID: "a", Kind: "app.command", Command: "x", Port: 80, Health: &schema.Health{HTTP: "/healthz"}}, "http", "/healthz", DefaultCheckInterval, DefaultCheckTimeout},
 		{schema.Element{ID: "a", Kind: "app.command", Command: "x", Port: 80, Health: &schema.Health{HTTP: "/up", Interval: "30s", Timeout: "5s"}}, "http", "/up", 30 * time.Second, 5 * time.Second},
 		{schema.Element{ID: "a", Kind: "app.command", Command: "x", Port: 80, Health: &schema.Health{TCP: true, Interval: "1m"}}, "tcp", "", time.Minute, 2 * time.Second},
-		{schema.Element{ID: "a", Kind: "app.command", Command: "x", Port: 80}, "tcp", "", 10 * time.Second, 2 * time.Second},
+		{schema.Element{ID: "a", Kind: "app.command", Command: "x", Port: 80}, "tcp", "", DefaultCheckInterval, DefaultCheckTimeout},
 		{schema.Element{ID: "db", Kind: "db.mysql", Health: &schema.Health{Interval: "20s"}}, "tcp", "", 20 * time.Second, 2 * time.Second},
-		{schema.Element{ID: "s", Kind: "static", Source: &schema.Source{Repo: "https://g.example/a.git"}, Health: &schema.Health{HTTP: "/index.html"}}, "http", "/index.html", 10 * time.Second, 2 * time.Second},
-		{schema.Element{ID: "lb", Kind: "lb.nginx", Port: 80, Health: &schema.Health{HTTP: "/lb"}}, "http", "/lb", 10 * time.Second, 2 * time.Second},
+		{schema.Element{ID: "s", Kind: "static", Source: &schema.Source{Repo: "https://g.example/a.git"}, Health: &schema.Health{HTTP: "/index.html"}}, "http", "/index.html", DefaultCheckInterval, DefaultCheckTimeout},
+		{schema.Element{ID: "lb", Kind: "lb.nginx", Port: 80, Health: &schema.Health{HTTP: "/lb"}}, "http", "/lb", DefaultCheckInterval, DefaultCheckTimeout},
 	}
 	for _, c := range cases {
 		res := buildOne(t, r, c.e, "docker", Options{})
@@ -473,10 +473,10 @@ func TestHealthCheckDefaults(t *testing.T) {
 	if c := HealthCheck(nil, def, "web"); c.Type != "http" || c.Path != "/kind" || c.Interval != 45*time.Second || c.PortLabel != "web" {
 		t.Errorf("kind default: %+v", c)
 	}
-	if c := HealthCheck(&schema.Health{TCP: true}, def, "web"); c.Type != "tcp" || c.Path != "" || c.Interval != 10*time.Second {
+	if c := HealthCheck(&schema.Health{TCP: true}, def, "web"); c.Type != "tcp" || c.Path != "" || c.Interval != DefaultCheckInterval {
 		t.Errorf("element over kind: %+v", c)
 	}
-	if c := HealthCheck(&schema.Health{HTTP: "/x", Interval: "soon", Timeout: "-1s"}, nil, "http"); c.Interval != 10*time.Second || c.Timeout != 2*time.Second {
+	if c := HealthCheck(&schema.Health{HTTP: "/x", Interval: "soon", Timeout: "-1s"}, nil, "http"); c.Interval != DefaultCheckInterval || c.Timeout != DefaultCheckTimeout {
 		t.Errorf("bad durations: %+v", c)
 	}
 }

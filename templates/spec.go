@@ -363,6 +363,15 @@ func ScriptTemplate(script string) *api.Template {
 	}
 }
 
+// Default check timing. Nomad runs a check first one interval after the
+// task starts, and an instance counts as healthy only once its checks pass,
+// so the interval bounds how soon a deploy can be healthy: 3s keeps that
+// short at a cost of one cheap probe every 3s per instance.
+const (
+	DefaultCheckInterval = 3 * time.Second
+	DefaultCheckTimeout  = 2 * time.Second
+)
+
 // HealthCheck builds the service check from the element's health settings,
 // falling back to the kind's, then to a TCP check on the port.
 func HealthCheck(h, def *schema.Health, portLabel string) *api.ServiceCheck {
@@ -372,7 +381,7 @@ func HealthCheck(h, def *schema.Health, portLabel string) *api.ServiceCheck {
 	if h == nil {
 		h = &schema.Health{TCP: true}
 	}
-	c := &api.ServiceCheck{Name: "alive", PortLabel: portLabel, Interval: 10 * time.Second, Timeout: 2 * time.Second}
+	c := &api.ServiceCheck{Name: "alive", PortLabel: portLabel, Interval: DefaultCheckInterval, Timeout: DefaultCheckTimeout}
 	if h.HTTP != "" {
 		c.Type, c.Path = "http", h.HTTP
 	} else {

@@ -26,7 +26,7 @@
 //     byte survives the env file.
 //   - Services are checked by Nomad (provider "nomad") unless the mesh is on;
 //     the update block takes health from checks, or task states for elements
-//     without a service, with auto_revert and min_healthy_time 5s by default.
+//     without a service, with auto_revert and min_healthy_time 3s by default; checks run every 3s.
 //   - Autoscaling is a Nomad Autoscaler target-value policy on
 //     avg_cpu-allocated from the nomad-apm source.
 //   - Batch (cron) jobs get no logship sidecar and no restart or resource

@@ -22,11 +22,12 @@ const (
 	MetaGitSHA   = "backplane.git_sha"
 )
 
-// DefaultMinHealthyTime is how long an instance must pass its checks before
-// Nomad counts it healthy, unless the element sets health.min_healthy_time.
-// Nomad's own default is 10s; 5s keeps a deploy quick while still catching a
-// process that dies right after its first passing check.
-const DefaultMinHealthyTime = 5 * time.Second
+// DefaultMinHealthyTime is how long an instance must pass its checks (or,
+// without checks, keep running) before Nomad counts it healthy, unless the
+// element sets health.min_healthy_time. Nomad's own default is 10s; 3s
+// still catches a process that dies right after its first passing check
+// while keeping a deploy to healthy within a few seconds.
+const DefaultMinHealthyTime = 3 * time.Second
 
 // DefaultShutdownDelay is how long a service is deregistered before its
 // task is stopped.

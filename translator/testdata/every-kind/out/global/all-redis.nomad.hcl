@@ -36,7 +36,7 @@ job "all-redis" {
         name     = "alive"
         type     = "tcp"
         port     = "http"
-        interval = "10s"
+        interval = "3s"
         timeout  = "2s"
       }
     }
@@ -44,7 +44,7 @@ job "all-redis" {
   update {
     max_parallel      = 1
     health_check      = "checks"
-    min_healthy_time  = "5s"
+    min_healthy_time  = "3s"
     healthy_deadline  = "5m0s"
     progress_deadline = "10m0s"
     auto_revert       = true

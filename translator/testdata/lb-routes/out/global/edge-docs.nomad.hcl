@@ -34,7 +34,7 @@ job "edge-docs" {
         name     = "alive"
         type     = "tcp"
         port     = "http"
-        interval = "10s"
+        interval = "3s"
         timeout  = "2s"
       }
     }
@@ -42,7 +42,7 @@ job "edge-docs" {
   update {
     max_parallel      = 1
     health_check      = "checks"
-    min_healthy_time  = "5s"
+    min_healthy_time  = "3s"
     healthy_deadline  = "5m0s"
     progress_deadline = "10m0s"
     auto_revert       = true

@@ -39,7 +39,7 @@ job "meshy-web" {
         type     = "http"
         path     = "/healthz"
         expose   = true
-        interval = "10s"
+        interval = "3s"
         timeout  = "2s"
       }
       connect {
@@ -57,7 +57,7 @@ job "meshy-web" {
   update {
     max_parallel      = 1
     health_check      = "checks"
-    min_healthy_time  = "5s"
+    min_healthy_time  = "3s"
     healthy_deadline  = "5m0s"
     progress_deadline = "10m0s"
     auto_revert       = true

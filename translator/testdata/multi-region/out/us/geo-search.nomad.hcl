@@ -39,7 +39,7 @@ job "geo-search" {
         name     = "alive"
         type     = "tcp"
         port     = "http"
-        interval = "10s"
+        interval = "3s"
         timeout  = "2s"
       }
     }
@@ -47,7 +47,7 @@ job "geo-search" {
   update {
     max_parallel      = 1
     health_check      = "checks"
-    min_healthy_time  = "5s"
+    min_healthy_time  = "3s"
     healthy_deadline  = "5m0s"
     progress_deadline = "10m0s"
     auto_revert       = true

@@ -50,7 +50,7 @@ job "pay-api" {
         name     = "alive"
         type     = "tcp"
         port     = "http"
-        interval = "10s"
+        interval = "3s"
         timeout  = "2s"
       }
     }
@@ -58,7 +58,7 @@ job "pay-api" {
   update {
     max_parallel      = 1
     health_check      = "checks"
-    min_healthy_time  = "5s"
+    min_healthy_time  = "3s"
     healthy_deadline  = "5m0s"
     progress_deadline = "10m0s"
     auto_revert       = true

@@ -43,7 +43,7 @@ job "pay-settle" {
   update {
     max_parallel      = 1
     health_check      = "task_states"
-    min_healthy_time  = "5s"
+    min_healthy_time  = "3s"
     healthy_deadline  = "5m0s"
     progress_deadline = "10m0s"
     auto_revert       = true

@@ -71,7 +71,7 @@ job "www-site" {
         type     = "http"
         path     = "/index.html"
         port     = "http"
-        interval = "10s"
+        interval = "3s"
         timeout  = "2s"
       }
     }
@@ -79,7 +79,7 @@ job "www-site" {
   update {
     max_parallel      = 1
     health_check      = "checks"
-    min_healthy_time  = "5s"
+    min_healthy_time  = "3s"
     healthy_deadline  = "5m0s"
     progress_deadline = "10m0s"
     auto_revert       = true

@@ -25,7 +25,7 @@ job "msg-producer" {
   update {
     max_parallel      = 1
     health_check      = "task_states"
-    min_healthy_time  = "5s"
+    min_healthy_time  = "3s"
     healthy_deadline  = "5m0s"
     progress_deadline = "10m0s"
     auto_revert       = true
