@@ -30,6 +30,9 @@ golden: ## rewrite the translator's golden files (review the diff)
 bench: ## run the benchmarks (compare runs with benchstat)
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -cpu 1 ./translator/ | tee bench.txt
 
+bench-deploy: ## deploy benchmarks against a real Nomad dev agent (needs nomad on PATH)
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 -timeout 30m ./test/ | tee bench-deploy.txt
+
 fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./schema -run '^$$' -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),60s)
 	$(GO) test ./translator -run '^$$' -fuzz FuzzTranslate -fuzztime $(or $(FUZZTIME),60s)
@@ -42,4 +45,4 @@ lint: check-deps ## gofmt, go vet and the import rules
 check-deps: ## keep schema, templates and translator free of the cluster side
 	@./scripts/check-deps.sh
 
-.PHONY: help build run test test-integration golden bench fuzz lint check-deps
+.PHONY: help build run test test-integration golden bench bench-deploy fuzz lint check-deps
