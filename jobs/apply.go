@@ -28,12 +28,14 @@ const (
 
 // ApplyItem is the result for one job in one region.
 type ApplyItem struct {
-	Element string  `json:"element"`
-	Region  string  `json:"region"`
-	JobID   string  `json:"job_id"`
-	Outcome Outcome `json:"outcome"`
-	EvalID  string  `json:"eval_id,omitempty"`
-	Err     string  `json:"error,omitempty"`
+	Element string `json:"element"`
+	Region  string `json:"region"`
+	JobID   string `json:"job_id"`
+	// Namespace is the job's Nomad namespace; empty means "default".
+	Namespace string  `json:"namespace,omitempty"`
+	Outcome   Outcome `json:"outcome"`
+	EvalID    string  `json:"eval_id,omitempty"`
+	Err       string  `json:"error,omitempty"`
 	// Elapsed is how long the region took to answer.
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
@@ -78,6 +80,9 @@ type ApplyOptions struct {
 // reported registered unless Nomad accepted it. Running Apply again on a
 // fresh plan finishes what failed.
 func (c *Cluster) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*Result, error) {
+	if p.bundle == nil {
+		return nil, errors.New("apply: the plan was not made by Cluster.Plan; plan again")
+	}
 	if len(p.Problems) > 0 {
 		return nil, fmt.Errorf("%w:\n  %s", ErrBlocked, strings.Join(p.Problems, "\n  "))
 	}
@@ -88,7 +93,7 @@ func (c *Cluster) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*Resul
 			break
 		}
 	}
-	if err := c.applyVault(ctx, p.bundle, namespace); err != nil {
+	if err := c.applyVault(ctx, p.bundle, namespace, p.only); err != nil {
 		return nil, fmt.Errorf("apply %s: %w", p.Project, err)
 	}
 	if err := c.applyIntentions(ctx, p); err != nil {
@@ -117,7 +122,7 @@ func (c *Cluster) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*Resul
 }
 
 func (c *Cluster) applyItem(ctx context.Context, pi *PlanItem, opts ApplyOptions) *ApplyItem {
-	it := &ApplyItem{Element: pi.Element, Region: pi.Region, JobID: pi.JobID}
+	it := &ApplyItem{Element: pi.Element, Region: pi.Region, JobID: pi.JobID, Namespace: pi.Namespace}
 	start := time.Now()
 	defer func() { it.Elapsed = time.Since(start) }()
 	if err := ctx.Err(); err != nil {
@@ -136,7 +141,7 @@ func (c *Cluster) applyItem(ctx context.Context, pi *PlanItem, opts ApplyOptions
 			it.Outcome = OutcomeSkipped
 			return it
 		}
-		wo := (&nomad.WriteOptions{Region: pi.Region}).WithContext(ctx)
+		wo := (&nomad.WriteOptions{Region: pi.Region, Namespace: pi.Namespace}).WithContext(ctx)
 		eval, _, err := c.Nomad.Jobs().Deregister(pi.JobID, false, wo)
 		if err != nil {
 			it.Outcome, it.Err = OutcomeFailed, fmt.Sprintf("deregister %s in region %s: %v", pi.JobID, pi.Region, err)
@@ -144,7 +149,7 @@ func (c *Cluster) applyItem(ctx context.Context, pi *PlanItem, opts ApplyOptions
 		}
 		it.Outcome, it.EvalID = OutcomeRemoved, eval
 	case ActionCreate, ActionUpdate:
-		wo := (&nomad.WriteOptions{Region: pi.Region, Namespace: ns(pi.job)}).WithContext(ctx)
+		wo := (&nomad.WriteOptions{Region: pi.Region, Namespace: pi.Namespace}).WithContext(ctx)
 		resp, _, err := c.Nomad.Jobs().RegisterOpts(pi.job, &nomad.RegisterOptions{EnforceIndex: true, ModifyIndex: pi.ModifyIndex}, wo)
 		switch {
 		case err != nil && strings.Contains(err.Error(), "Enforcing job modify index"):
@@ -162,6 +167,15 @@ func (c *Cluster) applyItem(ctx context.Context, pi *PlanItem, opts ApplyOptions
 	return it
 }
 
+func (c *Cluster) setIntentions(ctx context.Context, e *consul.ServiceIntentionsConfigEntry) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	if _, _, err := c.Consul.ConfigEntries().Set(e, (&consul.WriteOptions{}).WithContext(ctx)); err != nil {
+		return fmt.Errorf("write Consul intentions for %s: %w", e.Name, err)
+	}
+	return nil
+}
+
 // applyIntentions writes the mesh's intentions to Consul.
 func (c *Cluster) applyIntentions(ctx context.Context, p *Plan) error {
 	b := p.bundle
@@ -174,9 +188,8 @@ func (c *Cluster) applyIntentions(ctx context.Context, p *Plan) error {
 	entries := append([]*consul.ServiceIntentionsConfigEntry(nil), b.Intentions...)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	for _, e := range entries {
-		q := (&consul.WriteOptions{}).WithContext(ctx)
-		if _, _, err := c.Consul.ConfigEntries().Set(e, q); err != nil {
-			return fmt.Errorf("write Consul intentions for %s: %w", e.Name, err)
+		if err := c.setIntentions(ctx, e); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -797,7 +797,7 @@ func TestStatusAndOpsAcrossRegions(t *testing.T) {
 	})
 	c := f.cluster(t)
 	targets := Targets(bundle(t, []string{"eu", "us", "ap"}))
-	if got := jsonString(targets); got != `[{"element":"api","region":"ap","job_id":"shop-api"},{"element":"api","region":"eu","job_id":"shop-api"},{"element":"api","region":"us","job_id":"shop-api"}]` {
+	if got := jsonString(targets); got != `[{"element":"api","region":"ap","job_id":"shop-api","namespace":"default"},{"element":"api","region":"eu","job_id":"shop-api","namespace":"default"},{"element":"api","region":"us","job_id":"shop-api","namespace":"default"}]` {
 		t.Fatalf("Targets = %s", got)
 	}
 
@@ -1026,5 +1026,40 @@ func TestPlanProblemsMissingSecrets(t *testing.T) {
 		if !strings.HasPrefix(r, "GET ") {
 			t.Errorf("Vault got %s during a blocked apply, want reads only", r)
 		}
+	}
+}
+
+// A narrowed plan is only blocked by what its own elements need.
+func TestNarrowedPlanNotBlockedByOthersVault(t *testing.T) {
+	src := `version: 1
+project: shop
+defaults: { driver: raw_exec }
+elements:
+  - { id: api, kind: app.command, command: run, port: 8080, secrets: [KEY] }
+  - { id: web, kind: app.command, command: run, port: 8081 }
+`
+	s, err := schema.Decode("b.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := templates.NewBuiltinRegistry()
+	b, err := translator.Translate(s, reg, translator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newFakeNomad(t, fakeConfig{regions: []string{"global"}}).cluster(t)
+	p, err := c.Plan(context.Background(), b, PlanOptions{Elements: []string{"web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Problems) != 0 {
+		t.Fatalf("deploying web alone is blocked by api's secrets: %v", p.Problems)
+	}
+	p, err = c.Plan(context.Background(), b, PlanOptions{Elements: []string{"api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Problems) != 1 || !strings.Contains(p.Problems[0], "api") {
+		t.Fatalf("problems for api: %v", p.Problems)
 	}
 }

@@ -26,7 +26,7 @@ func Targets(b *translator.Bundle, elements ...string) []Target {
 			if len(only) > 0 && !only[el] {
 				continue
 			}
-			out = append(out, Target{Element: el, Region: region, JobID: *j.ID})
+			out = append(out, Target{Element: el, Region: region, JobID: *j.ID, Namespace: ns(j)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -67,7 +67,7 @@ func (c *Cluster) Rollback(ctx context.Context, targets []Target, version *uint6
 		r := OpResult{Target: t}
 		ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 		defer cancel()
-		q := (&nomad.QueryOptions{Region: t.Region}).WithContext(ctx)
+		q := (&nomad.QueryOptions{Region: t.Region, Namespace: t.Namespace}).WithContext(ctx)
 		versions, _, _, err := c.Nomad.Jobs().Versions(t.JobID, false, q)
 		if err != nil {
 			r.Err = fmt.Sprintf("rollback %s in region %s: %v", t.JobID, t.Region, err)
@@ -80,7 +80,7 @@ func (c *Cluster) Rollback(ctx context.Context, targets []Target, version *uint6
 			out[i] = r
 			return
 		}
-		wo := (&nomad.WriteOptions{Region: t.Region}).WithContext(ctx)
+		wo := (&nomad.WriteOptions{Region: t.Region, Namespace: t.Namespace}).WithContext(ctx)
 		resp, _, err := c.Nomad.Jobs().Revert(t.JobID, to, &current, wo, "", "")
 		if err != nil {
 			r.Err = fmt.Sprintf("rollback %s in region %s to version %d: %v", t.JobID, t.Region, to, err)
@@ -126,7 +126,7 @@ func (c *Cluster) Destroy(ctx context.Context, targets []Target, purge bool) []O
 		t := targets[i]
 		ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 		defer cancel()
-		wo := (&nomad.WriteOptions{Region: t.Region}).WithContext(ctx)
+		wo := (&nomad.WriteOptions{Region: t.Region, Namespace: t.Namespace}).WithContext(ctx)
 		eval, _, err := c.Nomad.Jobs().Deregister(t.JobID, purge, wo)
 		r := OpResult{Target: t, EvalID: eval}
 		if err != nil && !isNotFound(err) {

@@ -29,7 +29,9 @@ type PlanItem struct {
 	Element string `json:"element"`
 	Region  string `json:"region"`
 	JobID   string `json:"job_id"`
-	Action  Action `json:"action"`
+	// Namespace is the job's Nomad namespace; empty means "default".
+	Namespace string `json:"namespace,omitempty"`
+	Action    Action `json:"action"`
 	// Changes are the field changes Nomad reports, one per line.
 	Changes []string `json:"changes,omitempty"`
 	// ModifyIndex is the job's modify index when planned (0: no such job).
@@ -51,8 +53,12 @@ type Plan struct {
 	// Problems block Apply: secrets missing from Vault, Consul or Vault
 	// needed but not configured. Each names the element and field.
 	Problems []string `json:"problems,omitempty"`
+	// Warnings do not block Apply (a region the project does not use that
+	// cannot be listed for leftover jobs).
+	Warnings []string `json:"warnings,omitempty"`
 
 	bundle *translator.Bundle
+	only   map[string]bool
 }
 
 // PlanOptions narrow a plan.
@@ -70,7 +76,7 @@ func (c *Cluster) Plan(ctx context.Context, b *translator.Bundle, opts PlanOptio
 	for _, e := range opts.Elements {
 		only[e] = true
 	}
-	p := &Plan{Project: b.Project, bundle: b}
+	p := &Plan{Project: b.Project, bundle: b, only: only}
 	wanted := map[string]bool{} // region/jobID
 	var items []*PlanItem
 	for region, js := range b.Jobs {
@@ -80,7 +86,7 @@ func (c *Cluster) Plan(ctx context.Context, b *translator.Bundle, opts PlanOptio
 			if len(only) > 0 && !only[el] {
 				continue
 			}
-			items = append(items, &PlanItem{Element: el, Region: region, JobID: *j.ID, job: j})
+			items = append(items, &PlanItem{Element: el, Region: region, JobID: *j.ID, Namespace: ns(j), job: j})
 		}
 	}
 	if len(only) > 0 {
@@ -96,10 +102,8 @@ func (c *Cluster) Plan(ctx context.Context, b *translator.Bundle, opts PlanOptio
 	}
 	c.parallel(ctx, len(items), func(ctx context.Context, i int) { c.planJob(ctx, items[i]) })
 
-	removals, err := c.removals(ctx, b, wanted, only)
-	if err != nil {
-		return nil, err
-	}
+	removals, warnings := c.removals(ctx, b, wanted, only)
+	p.Warnings = warnings
 	items = append(items, removals...)
 	sort.Slice(items, func(i, j int) bool {
 		if items[i].Element != items[j].Element {
@@ -144,7 +148,7 @@ func (c *Cluster) planJob(ctx context.Context, it *PlanItem) {
 
 // removals lists the project's jobs in every region that the bundle no
 // longer has. A region that cannot be listed is reported as an error item.
-func (c *Cluster) removals(ctx context.Context, b *translator.Bundle, wanted, only map[string]bool) ([]*PlanItem, error) {
+func (c *Cluster) removals(ctx context.Context, b *translator.Bundle, wanted, only map[string]bool) ([]*PlanItem, []string) {
 	regions := map[string]bool{}
 	for r := range b.Jobs {
 		regions[r] = true
@@ -165,16 +169,18 @@ func (c *Cluster) removals(ctx context.Context, b *translator.Bundle, wanted, on
 	sort.Strings(names)
 	var mu sync.Mutex
 	var out []*PlanItem
+	var warnings []string
 	c.parallel(ctx, len(names), func(ctx context.Context, i int) {
 		region := names[i]
 		stubs, err := c.projectJobs(ctx, b.Project, region)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
-			// Only worth a line when the schema places nothing there:
-			// otherwise the region's plan items already carry the error.
+			// A region the schema uses already has error items for its
+			// jobs. One it does not use cannot fail the deploy: it can
+			// only hold leftovers to prune, so say so and go on.
 			if _, used := b.Jobs[region]; !used {
-				out = append(out, &PlanItem{Region: region, Action: ActionError, Err: fmt.Sprintf("list jobs in region %s: %v", region, err)})
+				warnings = append(warnings, fmt.Sprintf("region %s: cannot list jobs to find ones to remove: %v", region, err))
 			}
 			return
 		}
@@ -183,10 +189,11 @@ func (c *Cluster) removals(ctx context.Context, b *translator.Bundle, wanted, on
 			if wanted[region+"/"+s.ID] || s.Stop || (len(only) > 0 && !only[el]) {
 				continue
 			}
-			out = append(out, &PlanItem{Element: el, Region: region, JobID: s.ID, Action: ActionRemove, ModifyIndex: s.JobModifyIndex})
+			out = append(out, &PlanItem{Element: el, Region: region, JobID: s.ID, Namespace: s.Namespace, Action: ActionRemove, ModifyIndex: s.JobModifyIndex})
 		}
 	})
-	return out, nil
+	sort.Strings(warnings)
+	return out, warnings
 }
 
 // projectJobs lists the jobs in a region that carry the project's meta.
@@ -213,14 +220,18 @@ func (c *Cluster) problems(ctx context.Context, b *translator.Bundle, only map[s
 	if len(b.Intentions) > 0 && c.Consul == nil {
 		out = append(out, "mesh: the schema turns the mesh on, which needs Consul: set CONSUL_HTTP_ADDR")
 	}
-	if (len(b.VaultPolicies) > 0 || len(b.Credentials) > 0) && c.Vault == nil {
+	if c.Vault == nil {
 		var els []string
 		for id := range b.VaultPolicies {
-			els = append(els, strings.TrimPrefix(id, b.Project+"-"))
+			if el := strings.TrimPrefix(id, b.Project+"-"); len(only) == 0 || only[el] {
+				els = append(els, el)
+			}
 		}
-		sort.Strings(els)
-		out = append(out, fmt.Sprintf("vault: %s read secrets or credentials from Vault, which is not configured: set VAULT_ADDR and VAULT_TOKEN", strings.Join(els, ", ")))
-		return out
+		if len(els) > 0 {
+			sort.Strings(els)
+			out = append(out, fmt.Sprintf("vault: %s read secrets or credentials from Vault, which is not configured: set VAULT_ADDR and VAULT_TOKEN", strings.Join(els, ", ")))
+			return out
+		}
 	}
 	jobIDs := make([]string, 0, len(b.Secrets))
 	for id := range b.Secrets {

@@ -95,16 +95,21 @@ func (c *Cluster) secretNames(ctx context.Context, project, element string) (map
 
 // applyVault writes each element's policy and its workload-identity role,
 // and generates datastore credentials that do not exist yet.
-func (c *Cluster) applyVault(ctx context.Context, b *translator.Bundle, namespace string) error {
-	if len(b.VaultPolicies) == 0 && len(b.Credentials) == 0 {
+//
+// With only set, just the policies of those elements are written (and the
+// credentials of datastores among them or connected to them).
+func (c *Cluster) applyVault(ctx context.Context, b *translator.Bundle, namespace string, only map[string]bool) error {
+	names := make([]string, 0, len(b.VaultPolicies))
+	for n := range b.VaultPolicies {
+		if len(only) == 0 || only[strings.TrimPrefix(n, b.Project+"-")] {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 && (len(b.Credentials) == 0 || len(only) > 0) {
 		return nil
 	}
 	if err := c.needVault(); err != nil {
 		return err
-	}
-	names := make([]string, 0, len(b.VaultPolicies))
-	for n := range b.VaultPolicies {
-		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, name := range names {

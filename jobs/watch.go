@@ -17,6 +17,8 @@ type Target struct {
 	Element string `json:"element"`
 	Region  string `json:"region"`
 	JobID   string `json:"job_id"`
+	// Namespace is the job's Nomad namespace; empty means "default".
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Status reads a job's status now: its version, latest deployment and
@@ -26,7 +28,7 @@ func (c *Cluster) Status(ctx context.Context, t Target) Status {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	st := Status{Element: t.Element, Region: t.Region, JobID: t.JobID}
-	q := (&nomad.QueryOptions{Region: t.Region}).WithContext(ctx)
+	q := (&nomad.QueryOptions{Region: t.Region, Namespace: t.Namespace}).WithContext(ctx)
 	job, _, err := c.Nomad.Jobs().Info(t.JobID, q)
 	if err != nil {
 		if isNotFound(err) {
@@ -149,19 +151,31 @@ func (w *regionWatch) run(ctx context.Context) {
 		nomad.TopicAllocation: jobIDs,
 		nomad.TopicDeployment: jobIDs,
 	}
-	backoff := 250 * time.Millisecond
+	const minBackoff, maxBackoff = 250 * time.Millisecond, 10 * time.Second
+	backoff := minBackoff
 	var index uint64
 	for ctx.Err() == nil {
+		start := time.Now()
 		err := w.stream(ctx, topics, want, &index)
 		if ctx.Err() != nil {
 			return
 		}
-		w.c.log.Debug("event stream ended; polling meanwhile", "region", w.region, "error", err)
-		// Poll with a blocking query for a while, then try the stream again.
-		w.poll(ctx, backoff)
-		if backoff < 10*time.Second {
-			backoff *= 2
+		if time.Since(start) > time.Minute {
+			backoff = minBackoff // the stream was healthy for a while
 		}
+		w.c.log.Debug("event stream ended; polling meanwhile", "region", w.region, "error", err)
+		// Poll with a blocking query for a while, then try the stream
+		// again; never faster than the backoff, even when the poll returns
+		// at once.
+		w.poll(ctx, backoff)
+		if rest := backoff - time.Since(start); rest > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(rest):
+			}
+		}
+		backoff = min(backoff*2, maxBackoff)
 	}
 }
 

@@ -106,8 +106,9 @@ type Bundle struct {
 	// VaultPolicies are HCL policies by name (the job ID). Each element's
 	// vault block uses the Vault role of the same name.
 	VaultPolicies map[string]string `json:"vault_policies,omitempty"`
-	// Secrets lists each element's secret names, by job ID; values live in
-	// Vault at secret/backplane/<project>/<element>.
+	// Secrets lists each element's secret names, by job ID, in the order
+	// the schema gives them; values live in Vault at
+	// secret/backplane/<project>/<element>.
 	Secrets map[string][]string `json:"secrets,omitempty"`
 	// Credentials are datastore credentials the deploy generates into Vault.
 	Credentials []*templates.Credentials `json:"credentials,omitempty"`
@@ -173,16 +174,22 @@ func Translate(s *schema.Schema, reg *templates.Registry, opts Options) (*Bundle
 	}
 	c := s.Canonical()
 	// Paths in warnings name connections by their index in the input, not
-	// in the canonical (sorted) copy.
+	// in the canonical (sorted) copy; secrets keep their input order too.
 	connIndex := map[[2]string]int{}
 	for i, conn := range s.Connections {
 		connIndex[[2]string{conn.From, conn.To}] = i
+	}
+	secrets := map[string][]string{}
+	for _, e := range s.Elements {
+		if len(e.Secrets) > 0 {
+			secrets[c.Project+"-"+e.ID] = append([]string(nil), e.Secrets...)
+		}
 	}
 	t := &translation{s: c, reg: reg, opts: opts, connIndex: connIndex, b: &Bundle{
 		Project:       c.Project,
 		Jobs:          map[string][]*api.Job{},
 		VaultPolicies: map[string]string{},
-		Secrets:       map[string][]string{},
+		Secrets:       secrets,
 		LokiLabels:    map[string]map[string]string{},
 	}}
 	if err := t.run(); err != nil {
@@ -282,9 +289,6 @@ func (t *translation) run() error {
 			t.b.Jobs[region] = append(t.b.Jobs[region], job)
 		}
 		t.b.LokiLabels[t.jobID(e.ID)] = map[string]string{"project": s.Project, "element": e.ID}
-		if len(e.Secrets) > 0 {
-			t.b.Secrets[t.jobID(e.ID)] = append([]string(nil), e.Secrets...)
-		}
 		if p := t.policy(e); p != "" {
 			t.b.VaultPolicies[t.jobID(e.ID)] = p
 		}

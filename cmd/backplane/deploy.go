@@ -127,7 +127,7 @@ func (a *app) waitHealthy(ctx context.Context, p *project, res *jobs.Result, tim
 	var targets []jobs.Target
 	for _, it := range res.Items {
 		if it.Outcome == jobs.OutcomeRegistered || it.Outcome == jobs.OutcomeUnchanged {
-			targets = append(targets, jobs.Target{Element: it.Element, Region: it.Region, JobID: it.JobID})
+			targets = append(targets, jobs.Target{Element: it.Element, Region: it.Region, JobID: it.JobID, Namespace: it.Namespace})
 		}
 	}
 	if len(targets) == 0 {
@@ -148,6 +148,11 @@ func (a *app) waitHealthy(ctx context.Context, p *project, res *jobs.Result, tim
 	}
 	_ = p.cluster.Watch(ctx, targets, func(s jobs.Status) {
 		t := jobs.Target{Element: s.Element, Region: s.Region, JobID: s.JobID}
+		for _, tt := range targets {
+			if tt.Region == s.Region && tt.JobID == s.JobID {
+				t = tt
+			}
+		}
 		mu.Lock()
 		last[t] = s
 		done := len(last) == len(targets)

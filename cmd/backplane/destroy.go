@@ -31,7 +31,7 @@ schema. --purge also removes them from Nomad's state.`,
 				if err == nil {
 					for _, it := range plan.Items {
 						if it.Action == jobs.ActionRemove {
-							targets = append(targets, jobs.Target{Element: it.Element, Region: it.Region, JobID: it.JobID})
+							targets = append(targets, jobs.Target{Element: it.Element, Region: it.Region, JobID: it.JobID, Namespace: it.Namespace})
 						}
 					}
 				}

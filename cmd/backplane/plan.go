@@ -88,6 +88,9 @@ func (a *app) printPlan(p *jobs.Plan) {
 	}
 	fmt.Fprintf(a.stdout, "plan: %d to create, %d to update, %d unchanged, %d to remove (with --prune), %d errors\n",
 		counts[jobs.ActionCreate], counts[jobs.ActionUpdate], counts[jobs.ActionUnchanged], counts[jobs.ActionRemove], counts[jobs.ActionError])
+	for _, w := range p.Warnings {
+		fmt.Fprintf(a.stderr, "warning: %s\n", w)
+	}
 	for _, pr := range p.Problems {
 		fmt.Fprintf(a.stderr, "%s: %s\n", "problem", pr)
 	}
