@@ -2,7 +2,11 @@ package schema
 
 import (
 	"bytes"
+	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -234,11 +238,107 @@ func (s *Schema) EncodeYAML() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(s); err != nil {
+	if err := enc.Encode(encodeNode(reflect.ValueOf(s))); err != nil {
 		return nil, err
 	}
 	if err := enc.Close(); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// encodeNode builds the YAML for v the way yaml.v3's encoder lays it out:
+// struct fields in order under their yaml names, empty omitempty fields left
+// out, map keys sorted, strings quoted when they would read back as another
+// type. The one difference is that a string spanning lines is written in
+// double quotes. yaml.v3 writes it as a literal block, and its literal
+// blocks do not always read back: "\na" returns as "a", and "\n a" or
+// " a\n" as a syntax error. (yaml.Node.Encode goes through the same text,
+// so it cannot be used to build the tree.)
+func encodeNode(v reflect.Value) *yaml.Node {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+		}
+		return encodeNode(v.Elem())
+	case reflect.Struct:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			fv := v.Field(i)
+			if !f.IsExported() || name == "" || name == "-" || (opts == "omitempty" && isEmpty(fv)) {
+				continue
+			}
+			n.Content = append(n.Content, encodeNode(reflect.ValueOf(name)), encodeNode(fv))
+		}
+		return n
+	case reflect.Map:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		keys := make([]string, 0, v.Len())
+		for _, k := range v.MapKeys() {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			kv := reflect.ValueOf(k).Convert(v.Type().Key())
+			n.Content = append(n.Content, encodeNode(kv), encodeNode(v.MapIndex(kv)))
+		}
+		return n
+	case reflect.Slice:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for i := range v.Len() {
+			n.Content = append(n.Content, encodeNode(v.Index(i)))
+		}
+		return n
+	case reflect.String:
+		n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v.String()}
+		if strings.ContainsAny(n.Value, "\n\r\u0085\u2028\u2029") || yaml11Special(n.Value) {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+		return n
+	case reflect.Bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatBool(v.Bool())}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatInt(v.Int(), 10)}
+	case reflect.Float32, reflect.Float64:
+		f := strconv.FormatFloat(v.Float(), 'g', -1, v.Type().Bits())
+		switch f {
+		case "+Inf":
+			f = ".inf"
+		case "-Inf":
+			f = "-.inf"
+		case "NaN":
+			f = ".nan"
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: f}
+	}
+	// The schema types hold nothing else.
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+}
+
+// isEmpty is yaml.v3's test for omitempty.
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	}
+	return v.IsZero()
+}
+
+var base60Float = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
+
+// yaml11Special reports the strings YAML 1.1 reads as booleans or
+// sexagesimal numbers. yaml.v3 reads them as strings, but quotes them when
+// it writes them, for readers that follow YAML 1.1; so does EncodeYAML.
+func yaml11Special(s string) bool {
+	switch s {
+	case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF":
+		return true
+	}
+	return strings.Contains(s, ":") && base60Float.MatchString(s)
 }
