@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hashicorp/nomad/api"
 	amconfig "github.com/prometheus/alertmanager/config"
@@ -154,9 +152,34 @@ func (t *translation) alertmanager() (string, error) {
 	return "# Alertmanager routes and receivers for project " + s.Project + ", rendered by Backplane.\n" + out, nil
 }
 
-// rule is one alerting rule; its labels are project, element and severity.
-type rule struct {
-	Alert, Expr, For, Element, Severity, Summary string
+// ruleSpec is one alerting rule written for every long-running element.
+// Expr holds %[1]s where the job ID goes, inside a YAML double-quoted
+// string, so quotes in it are escaped.
+type ruleSpec struct {
+	Alert, Expr, For, Severity, Summary string
+}
+
+var elementRules = []ruleSpec{
+	{
+		Alert:    "BackplaneRestartLoop",
+		Expr:     `sum by (task) (increase(nomad_client_allocs_restart{job=\"%[1]s\"}[15m])) > 3`,
+		Severity: "critical",
+		Summary:  "a task restarted more than 3 times in 15 minutes",
+	},
+	{
+		Alert:    "BackplaneMemoryNearLimit",
+		Expr:     `max by (task) (nomad_client_allocs_memory_usage{job=\"%[1]s\"} / nomad_client_allocs_memory_allocated{job=\"%[1]s\"}) > 0.9`,
+		For:      "5m",
+		Severity: "warning",
+		Summary:  "memory above 90% of its limit for 5 minutes",
+	},
+	{
+		Alert:    "BackplaneCPUNearLimit",
+		Expr:     `max by (task) (nomad_client_allocs_cpu_total_ticks{job=\"%[1]s\"} / nomad_client_allocs_cpu_allocated{job=\"%[1]s\"}) > 0.9`,
+		For:      "10m",
+		Severity: "warning",
+		Summary:  "CPU above 90% of its allocation for 10 minutes",
+	},
 }
 
 // rules renders Prometheus alerting rules for every long-running element:
@@ -164,76 +187,50 @@ type rule struct {
 // use the allocation metrics Nomad publishes with publish_allocation_metrics
 // (nomad_client_allocs_*), whose `job` label must be kept by the scrape
 // (honor_labels: true), since Prometheus would otherwise rename it.
+//
+// The file grows with the project, and a generic YAML encoder spent most of
+// a translation on it, so it is written directly. Every value is a YAML
+// double-quoted scalar; project, element and job IDs are DNS labels, which
+// need no escaping there.
 func (t *translation) rules() string {
-	var rules []rule
+	var b strings.Builder
+	b.Grow(128 + len(t.s.Elements)*len(elementRules)*330)
+	b.WriteString("# Prometheus alerting rules for project " + t.s.Project + ", rendered by Backplane.\n")
+	b.WriteString("groups:\n  - name: \"backplane-" + t.s.Project + "\"\n    rules:")
+	n := 0
 	for i := range t.s.Elements {
 		e := &t.s.Elements[i]
 		if t.batch[e.ID] {
 			continue // a cron job's runs end; restarts and limits are not its failure modes
 		}
-		job := strconv.Quote(t.jobID(e.ID))
-		rules = append(rules,
-			rule{
-				Alert:    "BackplaneRestartLoop",
-				Expr:     "sum by (task) (increase(nomad_client_allocs_restart{job=" + job + "}[15m])) > 3",
-				Severity: "critical",
-				Summary:  e.ID + ": a task restarted more than 3 times in 15 minutes",
-			},
-			rule{
-				Alert:    "BackplaneMemoryNearLimit",
-				Expr:     "max by (task) (nomad_client_allocs_memory_usage{job=" + job + "} / nomad_client_allocs_memory_allocated{job=" + job + "}) > 0.9",
-				For:      "5m",
-				Severity: "warning",
-				Summary:  e.ID + ": memory above 90% of its limit for 5 minutes",
-			},
-			rule{
-				Alert:    "BackplaneCPUNearLimit",
-				Expr:     "max by (task) (nomad_client_allocs_cpu_total_ticks{job=" + job + "} / nomad_client_allocs_cpu_allocated{job=" + job + "}) > 0.9",
-				For:      "10m",
-				Severity: "warning",
-				Summary:  e.ID + ": CPU above 90% of its allocation for 10 minutes",
-			},
-		)
-		for j := len(rules) - 3; j < len(rules); j++ {
-			rules[j].Element = e.ID
+		job := t.jobID(e.ID)
+		for _, r := range elementRules {
+			n++
+			b.WriteString("\n      - alert: \"")
+			b.WriteString(r.Alert)
+			b.WriteString("\"\n        expr: \"")
+			fmt.Fprintf(&b, r.Expr, job)
+			b.WriteByte('"')
+			if r.For != "" {
+				b.WriteString("\n        for: \"" + r.For + "\"")
+			}
+			b.WriteString("\n        labels:\n          element: \"")
+			b.WriteString(e.ID)
+			b.WriteString("\"\n          project: \"")
+			b.WriteString(t.s.Project)
+			b.WriteString("\"\n          severity: \"")
+			b.WriteString(r.Severity)
+			b.WriteString("\"\n        annotations:\n          summary: \"")
+			b.WriteString(e.ID)
+			b.WriteString(": ")
+			b.WriteString(r.Summary)
+			b.WriteByte('"')
 		}
 	}
-	return "# Prometheus alerting rules for project " + t.s.Project + ", rendered by Backplane.\n" + t.writeRules(rules)
-}
-
-// writeRules writes the rule file as YAML. It grows with the project (three
-// rules an element), and a generic YAML encoder spent most of a translation
-// on it, so it is written directly: every value is a YAML double-quoted
-// scalar.
-func (t *translation) writeRules(rules []rule) string {
-	var b strings.Builder
-	b.Grow(64 + len(rules)*400)
-	b.WriteString("groups:\n  - name: ")
-	writeYAMLString(&b, "backplane-"+t.s.Project)
-	b.WriteString("\n    rules:")
-	if len(rules) == 0 {
+	if n == 0 {
 		b.WriteString(" []")
 	}
 	b.WriteByte('\n')
-	for _, r := range rules {
-		b.WriteString("      - alert: ")
-		writeYAMLString(&b, r.Alert)
-		b.WriteString("\n        expr: ")
-		writeYAMLString(&b, r.Expr)
-		if r.For != "" {
-			b.WriteString("\n        for: ")
-			writeYAMLString(&b, r.For)
-		}
-		b.WriteString("\n        labels:\n          element: ")
-		writeYAMLString(&b, r.Element)
-		b.WriteString("\n          project: ")
-		writeYAMLString(&b, t.s.Project)
-		b.WriteString("\n          severity: ")
-		writeYAMLString(&b, r.Severity)
-		b.WriteString("\n        annotations:\n          summary: ")
-		writeYAMLString(&b, r.Summary)
-		b.WriteByte('\n')
-	}
 	return b.String()
 }
 
@@ -248,32 +245,4 @@ func marshalYAML(v any) (string, error) {
 		return "", err
 	}
 	return buf.String(), nil
-}
-
-// writeYAMLString writes s as a YAML double-quoted scalar, escaping only what
-// YAML requires: backslash, quote, and characters that are not printable.
-func writeYAMLString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	last := 0
-	for i, r := range s {
-		var esc string
-		switch {
-		case r == '\\':
-			esc = `\\`
-		case r == '"':
-			esc = `\"`
-		case r == '\n':
-			esc = `\n`
-		case r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 || r == utf8.RuneError:
-			esc = fmt.Sprintf(`\u%04x`, r)
-		default:
-			continue
-		}
-		b.WriteString(s[last:i])
-		b.WriteString(esc)
-		_, width := utf8.DecodeRuneInString(s[i:])
-		last = i + width
-	}
-	b.WriteString(s[last:])
-	b.WriteByte('"')
 }

@@ -243,7 +243,7 @@ func (t *translation) run() error {
 		t.b.Warnings = append(t.b.Warnings, Warning{Path: "", Message: "log shipping is off: set BACKPLANE_LOKI_URL or --loki-url to ship each element's logs to Loki"})
 	}
 	// Datastores first, so their connected elements know the credentials.
-	results := map[string]map[string]*built{}
+	results := make(map[string]*built, len(s.Elements)) // by region + "/" + element
 	order := make([]*schema.Element, 0, len(s.Elements))
 	for i := range s.Elements {
 		order = append(order, &s.Elements[i])
@@ -251,7 +251,6 @@ func (t *translation) run() error {
 	staticPorts := map[string]string{}
 	for _, e := range order {
 		kind, _ := t.reg.Get(e.Kind)
-		results[e.ID] = map[string]*built{}
 		for _, region := range s.ElementRegions(e) {
 			conns, err := t.connections(e, region)
 			if err != nil {
@@ -277,12 +276,12 @@ func (t *translation) run() error {
 			if res.Credentials != nil {
 				t.creds[e.ID] = res.Credentials
 			}
-			results[e.ID][region] = &built{res: res, conns: conns, info: kind.Info()}
+			results[region+"/"+e.ID] = &built{res: res, conns: conns, info: kind.Info()}
 		}
 	}
 	for _, e := range order {
 		for _, region := range s.ElementRegions(e) {
-			job, err := t.job(e, region, results[e.ID][region])
+			job, err := t.job(e, region, results[region+"/"+e.ID])
 			if err != nil {
 				return err
 			}
