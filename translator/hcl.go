@@ -28,7 +28,7 @@ func JobHCL(job *api.Job) ([]byte, error) {
 	if w.err != nil {
 		return nil, w.err
 	}
-	return hclwrite.Format(f.Bytes()), nil
+	return f.Bytes(), nil
 }
 
 type hclWriter struct{ err error }
