@@ -10,16 +10,25 @@ PKGS    := ./...
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build bin/backplane
+ui: ## install the editor's packages and build it into the binary's embed folder
+	cd web/ui && npm ci --no-audit --no-fund && npm run build
+	rm -rf web/uiembed/dist && cp -r web/ui/dist web/uiembed/dist
+
+build: ui ## build bin/backplane with the editor in it
 	$(GO) build -o $(BIN) ./cmd/backplane
 
-run: build ## build, then validate and render examples/shop.yaml into out/
+run: build ## build, then serve the editor on 127.0.0.1:8470 (data in ./backplane-data, example project "shop")
+	./$(BIN) serve --seed $(EXAMPLE)
+
+render: ## validate and render examples/shop.yaml into out/ (no UI build needed)
+	$(GO) build -o $(BIN) ./cmd/backplane
 	./$(BIN) validate -f $(EXAMPLE)
 	rm -rf $(OUT)
 	./$(BIN) render -f $(EXAMPLE) --out $(OUT)
 
-test: ## run every test; real-agent suites skip when their binary is missing
-	$(GO) test -count=1 $(PKGS)
+test: ui ## run every test: Go (real-agent and browser suites skip when their binary is missing) and the editor's
+	cd web/ui && npm test
+	$(GO) test -count=1 -timeout 45m $(PKGS)
 
 test-integration: ## run the real-agent suites, failing when an agent binary is missing
 	REQUIRE_AGENTS=1 $(GO) test -count=1 -v ./test/...
@@ -45,4 +54,4 @@ lint: check-deps ## gofmt, go vet and the import rules
 check-deps: ## keep schema, templates and translator free of the cluster side
 	@./scripts/check-deps.sh
 
-.PHONY: help build run test test-integration golden bench bench-deploy fuzz lint check-deps
+.PHONY: help ui build run render test test-integration golden bench bench-deploy fuzz lint check-deps

@@ -51,7 +51,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.kindsDir, "kinds-dir", os.Getenv("BACKPLANE_KINDS_DIR"), "folder of user kind files (env BACKPLANE_KINDS_DIR)")
 	root.AddCommand(a.validateCmd(), a.renderCmd(), a.kindsCmd(),
-		a.planCmd(), a.deployCmd(), a.statusCmd(), a.rollbackCmd(), a.destroyCmd(), a.secretsCmd())
+		a.planCmd(), a.deployCmd(), a.statusCmd(), a.rollbackCmd(), a.destroyCmd(), a.secretsCmd(), a.serveCmd())
 	err := root.Execute()
 	if err == nil {
 		return exitOK

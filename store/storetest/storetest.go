@@ -1,0 +1,1108 @@
+// Package storetest is the conformance suite that every store.Store
+// implementation passes. A backend's test calls Run with a function that
+// opens a new, empty store:
+//
+//	func TestSQLite(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			s, err := store.Open(t.Context(), t.TempDir())
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// Each subtest opens its own store, so the subtests do not depend on one
+// another. Reopening a store (data kept, migrations not re-run) is
+// backend-specific and tested beside each backend.
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/backplane-dev/backplane/store"
+)
+
+// Run runs the suite. open must return a new, empty, migrated store and
+// arrange for it to be closed when the test ends.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"CreateProject", testCreateProject},
+		{"CreateProjectDuplicate", testCreateProjectDuplicate},
+		{"CreateProjectEmptySlug", testCreateProjectEmptySlug},
+		{"GetProjectNotFound", testGetProjectNotFound},
+		{"ListProjects", testListProjects},
+		{"RenameProject", testRenameProject},
+		{"DeleteProject", testDeleteProject},
+		{"DeleteProjectCascades", testDeleteProjectCascades},
+		{"SaveRevisionFirst", testSaveRevisionFirst},
+		{"SaveRevisionSequence", testSaveRevisionSequence},
+		{"SaveRevisionStaleBase", testSaveRevisionStaleBase},
+		{"SaveRevisionBaseAhead", testSaveRevisionBaseAhead},
+		{"SaveRevisionForce", testSaveRevisionForce},
+		{"SaveRevisionUnknownProject", testSaveRevisionUnknownProject},
+		{"SaveRevisionConcurrentSameBase", testSaveRevisionConcurrentSameBase},
+		{"SaveRevisionConcurrentForce", testSaveRevisionConcurrentForce},
+		{"Digest", testDigest},
+		{"GetRevision", testGetRevision},
+		{"GetRevisionNotFound", testGetRevisionNotFound},
+		{"ListRevisions", testListRevisions},
+		{"ListRevisionsDefaultLimit", testListRevisionsDefaultLimit},
+		{"ListRevisionsEmptyAndUnknown", testListRevisionsEmptyAndUnknown},
+		{"ProjectsAreSeparate", testProjectsAreSeparate},
+		{"TimesAreUTC", testTimesAreUTC},
+		{"CreateDeployment", testCreateDeployment},
+		{"CreateDeploymentUnknownProject", testCreateDeploymentUnknownProject},
+		{"FinishDeployment", testFinishDeployment},
+		{"FinishDeploymentNotFound", testFinishDeploymentNotFound},
+		{"ListDeployments", testListDeployments},
+		{"AppendAudit", testAppendAudit},
+		{"AppendAuditUnknownProject", testAppendAuditUnknownProject},
+		{"ListAudit", testListAudit},
+		{"ErrorsNameTheirSubject", testErrorsNameTheirSubject},
+		{"CanceledContext", testCanceledContext},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// --- helpers ---
+
+func mustCreate(t *testing.T, s store.Store, slug string) *store.Project {
+	t.Helper()
+	p, err := s.CreateProject(t.Context(), slug, strings.ToUpper(slug))
+	if err != nil {
+		t.Fatalf("CreateProject(%q): %v", slug, err)
+	}
+	return p
+}
+
+func mustSave(t *testing.T, s store.Store, slug string, r store.NewRevision) *store.Revision {
+	t.Helper()
+	rev, err := s.SaveRevision(t.Context(), slug, r)
+	if err != nil {
+		t.Fatalf("SaveRevision(%q, base %d): %v", slug, r.Base, err)
+	}
+	return rev
+}
+
+func mustGetProject(t *testing.T, s store.Store, slug string) *store.Project {
+	t.Helper()
+	p, err := s.GetProject(t.Context(), slug)
+	if err != nil {
+		t.Fatalf("GetProject(%q): %v", slug, err)
+	}
+	return p
+}
+
+// saveN saves n revisions in a row and returns them, oldest first.
+func saveN(t *testing.T, s store.Store, slug string, n int) []*store.Revision {
+	t.Helper()
+	base := mustGetProject(t, s, slug).Head
+	var revs []*store.Revision
+	for i := range n {
+		rev := mustSave(t, s, slug, store.NewRevision{
+			YAML:    fmt.Sprintf("version: 1\nproject: %s\n# edit %d\n", slug, base+int64(i)+1),
+			Author:  "alice",
+			Message: fmt.Sprintf("edit %d", base+int64(i)+1),
+			Base:    base + int64(i),
+		})
+		revs = append(revs, rev)
+	}
+	return revs
+}
+
+func wantErrIs(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: got error %v, want errors.Is(err, %v)", what, err, target)
+	}
+}
+
+func wantUTC(t *testing.T, what string, ts time.Time) {
+	t.Helper()
+	if ts.IsZero() {
+		t.Errorf("%s is zero", what)
+	}
+	if ts.Location() != time.UTC {
+		t.Errorf("%s = %v is in %v, want UTC", what, ts, ts.Location())
+	}
+}
+
+// between checks that ts lies in [from, to], allowing for the store's
+// truncation to the microsecond.
+func between(t *testing.T, what string, ts, from, to time.Time) {
+	t.Helper()
+	if ts.Before(from.Truncate(time.Microsecond)) || ts.After(to) {
+		t.Errorf("%s = %v, want between %v and %v", what, ts, from, to)
+	}
+}
+
+func revisionNumbers(revs []store.Revision) []int64 {
+	out := make([]int64, 0, len(revs))
+	for _, r := range revs {
+		out = append(out, r.Number)
+	}
+	return out
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// --- projects ---
+
+func testCreateProject(t *testing.T, s store.Store) {
+	from := time.Now()
+	p, err := s.CreateProject(t.Context(), "shop", "Shop")
+	to := time.Now()
+	if err != nil {
+		t.Fatalf("CreateProject: %v", err)
+	}
+	if p.Slug != "shop" || p.Name != "Shop" || p.Head != 0 {
+		t.Errorf("CreateProject = %+v, want slug shop, name Shop, head 0", p)
+	}
+	between(t, "CreatedAt", p.CreatedAt, from, to)
+	if !p.UpdatedAt.Equal(p.CreatedAt) {
+		t.Errorf("UpdatedAt %v != CreatedAt %v", p.UpdatedAt, p.CreatedAt)
+	}
+	got := mustGetProject(t, s, "shop")
+	if diff := cmp.Diff(p, got); diff != "" {
+		t.Errorf("GetProject differs from CreateProject's result (-create +get):\n%s", diff)
+	}
+
+	t.Run("NameDefaultsToSlug", func(t *testing.T) {
+		p, err := s.CreateProject(t.Context(), "blog", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Name != "blog" {
+			t.Errorf("Name = %q, want the slug", p.Name)
+		}
+	})
+}
+
+func testCreateProjectDuplicate(t *testing.T, s store.Store) {
+	orig := mustCreate(t, s, "shop")
+	_, err := s.CreateProject(t.Context(), "shop", "Other")
+	wantErrIs(t, "second CreateProject", err, store.ErrExists)
+	if got := mustGetProject(t, s, "shop"); got.Name != orig.Name {
+		t.Errorf("name changed to %q by a failed create", got.Name)
+	}
+}
+
+func testCreateProjectEmptySlug(t *testing.T, s store.Store) {
+	if _, err := s.CreateProject(t.Context(), "", "x"); err == nil {
+		t.Fatal("CreateProject with an empty slug succeeded")
+	}
+}
+
+func testGetProjectNotFound(t *testing.T, s store.Store) {
+	_, err := s.GetProject(t.Context(), "nope")
+	wantErrIs(t, "GetProject", err, store.ErrNotFound)
+}
+
+func testListProjects(t *testing.T, s store.Store) {
+	ps, err := s.ListProjects(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 0 {
+		t.Fatalf("empty store lists %d projects", len(ps))
+	}
+	for _, slug := range []string{"shop", "api", "blog"} {
+		mustCreate(t, s, slug)
+	}
+	saveN(t, s, "blog", 2)
+	ps, err = s.ListProjects(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slugs []string
+	for _, p := range ps {
+		slugs = append(slugs, p.Slug)
+		if p.Slug == "blog" && p.Head != 2 {
+			t.Errorf("blog head = %d, want 2", p.Head)
+		}
+		wantUTC(t, p.Slug+" CreatedAt", p.CreatedAt)
+	}
+	if diff := cmp.Diff([]string{"api", "blog", "shop"}, slugs); diff != "" {
+		t.Errorf("ListProjects slugs (-want +got):\n%s", diff)
+	}
+}
+
+func testRenameProject(t *testing.T, s store.Store) {
+	orig := mustCreate(t, s, "shop")
+	time.Sleep(2 * time.Millisecond)
+	p, err := s.RenameProject(t.Context(), "shop", "The Shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "The Shop" || p.Slug != "shop" {
+		t.Errorf("RenameProject = %+v", p)
+	}
+	if !p.CreatedAt.Equal(orig.CreatedAt) {
+		t.Errorf("CreatedAt changed from %v to %v", orig.CreatedAt, p.CreatedAt)
+	}
+	if !p.UpdatedAt.After(orig.UpdatedAt) {
+		t.Errorf("UpdatedAt %v not after %v", p.UpdatedAt, orig.UpdatedAt)
+	}
+	if diff := cmp.Diff(p, mustGetProject(t, s, "shop")); diff != "" {
+		t.Errorf("GetProject differs from RenameProject's result (-rename +get):\n%s", diff)
+	}
+	_, err = s.RenameProject(t.Context(), "nope", "x")
+	wantErrIs(t, "RenameProject of a missing project", err, store.ErrNotFound)
+}
+
+func testDeleteProject(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	if err := s.DeleteProject(t.Context(), "shop"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.GetProject(t.Context(), "shop")
+	wantErrIs(t, "GetProject after delete", err, store.ErrNotFound)
+	wantErrIs(t, "second DeleteProject", s.DeleteProject(t.Context(), "shop"), store.ErrNotFound)
+}
+
+func testDeleteProjectCascades(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "shop")
+	mustCreate(t, s, "blog")
+	saveN(t, s, "shop", 3)
+	saveN(t, s, "blog", 1)
+	for _, slug := range []string{"shop", "blog"} {
+		if _, err := s.CreateDeployment(ctx, store.Deployment{Project: slug, Revision: 1, Action: "deploy", Author: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendAudit(ctx, store.AuditEvent{Project: slug, Actor: "alice", Action: "schema.save"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AppendAudit(ctx, store.AuditEvent{Actor: "alice", Action: "user.login"}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := s.DeleteProject(ctx, "shop"); err != nil {
+		t.Fatal(err)
+	}
+
+	for n := int64(0); n <= 3; n++ {
+		_, err := s.GetRevision(ctx, "shop", n)
+		wantErrIs(t, fmt.Sprintf("GetRevision(shop, %d) after delete", n), err, store.ErrNotFound)
+	}
+	deps, err := s.ListDeployments(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deps) != 1 || deps[0].Project != "blog" {
+		t.Errorf("deployments after deleting shop = %+v, want blog's only", deps)
+	}
+	events, err := s.ListAudit(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range events {
+		left = append(left, e.Project+"/"+e.Action)
+	}
+	if diff := cmp.Diff([]string{"/user.login", "blog/schema.save"}, left); diff != "" {
+		t.Errorf("audit after deleting shop (-want +got):\n%s", diff)
+	}
+	// The other project keeps everything.
+	if rev, err := s.GetRevision(ctx, "blog", 0); err != nil || rev.Number != 1 {
+		t.Errorf("blog head after deleting shop = %+v, %v", rev, err)
+	}
+
+	// The slug is free again and starts from scratch.
+	p := mustCreate(t, s, "shop")
+	if p.Head != 0 {
+		t.Errorf("recreated project head = %d", p.Head)
+	}
+	revs, err := s.ListRevisions(ctx, "shop", 0, 0)
+	if err != nil || len(revs) != 0 {
+		t.Errorf("recreated project revisions = %v, %v; want none", revisionNumbers(revs), err)
+	}
+	if rev := mustSave(t, s, "shop", store.NewRevision{YAML: "a", Base: 0}); rev.Number != 1 {
+		t.Errorf("first revision of recreated project is %d, want 1", rev.Number)
+	}
+}
+
+// --- revisions ---
+
+func testSaveRevisionFirst(t *testing.T, s store.Store) {
+	orig := mustCreate(t, s, "shop")
+	yaml := "version: 1\nproject: shop\nelements: []\n"
+	from := time.Now()
+	rev := mustSave(t, s, "shop", store.NewRevision{YAML: yaml, Author: "alice", Message: "first", Base: 0})
+	to := time.Now()
+	want := &store.Revision{
+		Project: "shop", Number: 1, YAML: yaml, Author: "alice", Message: "first",
+		CreatedAt: rev.CreatedAt, Digest: sha256Hex(yaml),
+	}
+	if diff := cmp.Diff(want, rev); diff != "" {
+		t.Errorf("SaveRevision (-want +got):\n%s", diff)
+	}
+	between(t, "CreatedAt", rev.CreatedAt, from, to)
+	p := mustGetProject(t, s, "shop")
+	if p.Head != 1 {
+		t.Errorf("head = %d, want 1", p.Head)
+	}
+	if !p.UpdatedAt.Equal(rev.CreatedAt) {
+		t.Errorf("project UpdatedAt = %v, want the revision's time %v", p.UpdatedAt, rev.CreatedAt)
+	}
+	if !p.CreatedAt.Equal(orig.CreatedAt) {
+		t.Errorf("project CreatedAt changed")
+	}
+	got, err := s.GetRevision(t.Context(), "shop", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rev, got); diff != "" {
+		t.Errorf("GetRevision differs from SaveRevision's result (-save +get):\n%s", diff)
+	}
+}
+
+func testSaveRevisionSequence(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	revs := saveN(t, s, "shop", 5)
+	for i, r := range revs {
+		if r.Number != int64(i+1) {
+			t.Errorf("save %d got number %d", i+1, r.Number)
+		}
+	}
+	if h := mustGetProject(t, s, "shop").Head; h != 5 {
+		t.Errorf("head = %d, want 5", h)
+	}
+}
+
+// checkUnchanged asserts that a failed save wrote nothing.
+func checkUnchanged(t *testing.T, s store.Store, before *store.Project, beforeRevs []store.Revision) {
+	t.Helper()
+	after := mustGetProject(t, s, before.Slug)
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("project changed by a failed save (-before +after):\n%s", diff)
+	}
+	revs, err := s.ListRevisions(t.Context(), before.Slug, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(beforeRevs, revs); diff != "" {
+		t.Errorf("revisions changed by a failed save (-before +after):\n%s", diff)
+	}
+	if _, err := s.GetRevision(t.Context(), before.Slug, before.Head+1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revision %d exists after a failed save (err %v)", before.Head+1, err)
+	}
+}
+
+func testSaveRevisionStaleBase(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 3)
+	before := mustGetProject(t, s, "shop")
+	beforeRevs, err := s.ListRevisions(t.Context(), "shop", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range []int64{0, 1, 2} {
+		_, err := s.SaveRevision(t.Context(), "shop", store.NewRevision{YAML: "stale", Author: "bob", Base: base})
+		wantErrIs(t, fmt.Sprintf("save with base %d at head 3", base), err, store.ErrConflict)
+	}
+	checkUnchanged(t, s, before, beforeRevs)
+}
+
+func testSaveRevisionBaseAhead(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 1)
+	before := mustGetProject(t, s, "shop")
+	beforeRevs, err := s.ListRevisions(t.Context(), "shop", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range []int64{2, 7, -1} {
+		_, err := s.SaveRevision(t.Context(), "shop", store.NewRevision{YAML: "x", Base: base})
+		wantErrIs(t, fmt.Sprintf("save with base %d at head 1", base), err, store.ErrConflict)
+	}
+	checkUnchanged(t, s, before, beforeRevs)
+}
+
+func testSaveRevisionForce(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 3)
+	rev := mustSave(t, s, "shop", store.NewRevision{YAML: "forced", Author: "bob", Base: 1, Force: true})
+	if rev.Number != 4 {
+		t.Errorf("forced save got number %d, want 4", rev.Number)
+	}
+	if h := mustGetProject(t, s, "shop").Head; h != 4 {
+		t.Errorf("head = %d, want 4", h)
+	}
+	// Force ignores Base entirely, even a base ahead of the head.
+	if rev := mustSave(t, s, "shop", store.NewRevision{YAML: "again", Base: 99, Force: true}); rev.Number != 5 {
+		t.Errorf("forced save got number %d, want 5", rev.Number)
+	}
+}
+
+func testSaveRevisionUnknownProject(t *testing.T, s store.Store) {
+	for _, force := range []bool{false, true} {
+		_, err := s.SaveRevision(t.Context(), "nope", store.NewRevision{YAML: "x", Force: force})
+		wantErrIs(t, fmt.Sprintf("save to a missing project (force %v)", force), err, store.ErrNotFound)
+	}
+}
+
+// testSaveRevisionConcurrentSameBase races 8 saves from the same base:
+// exactly one wins, the others get ErrConflict.
+func testSaveRevisionConcurrentSameBase(t *testing.T, s store.Store) {
+	const workers = 8
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 1)
+
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	results := make([]*store.Revision, workers)
+	errs := make([]error, workers)
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i], errs[i] = s.SaveRevision(t.Context(), "shop", store.NewRevision{
+				YAML: fmt.Sprintf("writer %d", i), Author: fmt.Sprintf("w%d", i), Base: 1,
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	winners := 0
+	var won *store.Revision
+	for i := range workers {
+		switch {
+		case errs[i] == nil:
+			winners++
+			won = results[i]
+		case errors.Is(errs[i], store.ErrConflict):
+		default:
+			t.Errorf("writer %d: unexpected error %v", i, errs[i])
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d saves from the same base succeeded, want exactly 1", winners)
+	}
+	if won.Number != 2 {
+		t.Errorf("winner got number %d, want 2", won.Number)
+	}
+	p := mustGetProject(t, s, "shop")
+	if p.Head != 2 {
+		t.Errorf("head = %d, want 2", p.Head)
+	}
+	revs, err := s.ListRevisions(t.Context(), "shop", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{2, 1}, revisionNumbers(revs)); diff != "" {
+		t.Errorf("revision numbers (-want +got):\n%s", diff)
+	}
+	head, err := s.GetRevision(t.Context(), "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.YAML != won.YAML || head.Author != won.Author {
+		t.Errorf("head revision is %q by %q, want the winner's %q by %q", head.YAML, head.Author, won.YAML, won.Author)
+	}
+}
+
+// testSaveRevisionConcurrentForce races 8 forced saves: all succeed, with
+// distinct, contiguous numbers.
+func testSaveRevisionConcurrentForce(t *testing.T, s store.Store) {
+	const workers = 8
+	mustCreate(t, s, "shop")
+
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	numbers := make([]int64, workers)
+	errs := make([]error, workers)
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			rev, err := s.SaveRevision(t.Context(), "shop", store.NewRevision{
+				YAML: fmt.Sprintf("writer %d", i), Force: true,
+			})
+			errs[i] = err
+			if err == nil {
+				numbers[i] = rev.Number
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("forced writer %d: %v", i, err)
+		}
+	}
+	sort.Slice(numbers, func(i, j int) bool { return numbers[i] < numbers[j] })
+	if diff := cmp.Diff([]int64{1, 2, 3, 4, 5, 6, 7, 8}, numbers); diff != "" {
+		t.Errorf("forced save numbers (-want +got):\n%s", diff)
+	}
+	if h := mustGetProject(t, s, "shop").Head; h != workers {
+		t.Errorf("head = %d, want %d", h, workers)
+	}
+}
+
+func testDigest(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	cases := []struct {
+		name string
+		yaml string
+	}{
+		{"Empty", ""},
+		{"Plain", "version: 1\nproject: shop\n"},
+		{"Unicode", "version: 1\nproject: shop\n# café ☕ 日本\n"},
+		{"Large", strings.Repeat("# a long comment line for a large schema\n", 5000)},
+	}
+	base := int64(0)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rev := mustSave(t, s, "shop", store.NewRevision{YAML: tc.yaml, Base: base})
+			base = rev.Number
+			if want := sha256Hex(tc.yaml); rev.Digest != want || store.Digest(tc.yaml) != want {
+				t.Errorf("Digest = %s, store.Digest = %s, want %s", rev.Digest, store.Digest(tc.yaml), want)
+			}
+			got, err := s.GetRevision(t.Context(), "shop", rev.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.YAML != tc.yaml {
+				t.Errorf("YAML did not round-trip: got %d bytes, want %d", len(got.YAML), len(tc.yaml))
+			}
+			if got.Digest != rev.Digest {
+				t.Errorf("stored digest %s, want %s", got.Digest, rev.Digest)
+			}
+		})
+	}
+}
+
+func testGetRevision(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	revs := saveN(t, s, "shop", 3)
+	for _, tc := range []struct {
+		name string
+		n    int64
+		want *store.Revision
+	}{
+		{"Head", 0, revs[2]},
+		{"First", 1, revs[0]},
+		{"Middle", 2, revs[1]},
+		{"Last", 3, revs[2]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.GetRevision(t.Context(), "shop", tc.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("GetRevision(shop, %d) (-want +got):\n%s", tc.n, diff)
+			}
+		})
+	}
+	// After a forced save the head moves and n == 0 follows it.
+	forced := mustSave(t, s, "shop", store.NewRevision{YAML: "forced", Force: true})
+	got, err := s.GetRevision(t.Context(), "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(forced, got); diff != "" {
+		t.Errorf("head after a forced save (-want +got):\n%s", diff)
+	}
+}
+
+func testGetRevisionNotFound(t *testing.T, s store.Store) {
+	mustCreate(t, s, "empty")
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 2)
+	for _, tc := range []struct {
+		name string
+		slug string
+		n    int64
+	}{
+		{"NoHeadYet", "empty", 0},
+		{"NoneYet", "empty", 1},
+		{"PastHead", "shop", 3},
+		{"Negative", "shop", -1},
+		{"UnknownProject", "nope", 0},
+		{"UnknownProjectNumbered", "nope", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.GetRevision(t.Context(), tc.slug, tc.n)
+			wantErrIs(t, fmt.Sprintf("GetRevision(%s, %d)", tc.slug, tc.n), err, store.ErrNotFound)
+		})
+	}
+}
+
+func testListRevisions(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	saved := saveN(t, s, "shop", 10)
+	for _, tc := range []struct {
+		name   string
+		limit  int
+		before int64
+		want   []int64
+	}{
+		{"All", 0, 0, []int64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}},
+		{"Limit", 3, 0, []int64{10, 9, 8}},
+		{"Before", 0, 5, []int64{4, 3, 2, 1}},
+		{"BeforeAndLimit", 2, 8, []int64{7, 6}},
+		{"BeforeOne", 0, 1, []int64{}},
+		{"BeforePastHead", 2, 100, []int64{10, 9}},
+		{"NegativeLimitIsDefault", -1, 0, []int64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}},
+		{"NegativeBeforeIsNone", 0, -3, []int64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			revs, err := s.ListRevisions(t.Context(), "shop", tc.limit, tc.before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, revisionNumbers(revs)); diff != "" {
+				t.Errorf("numbers (-want +got):\n%s", diff)
+			}
+			for _, r := range revs {
+				if r.YAML != "" {
+					t.Errorf("revision %d lists its YAML", r.Number)
+				}
+				want := *saved[r.Number-1]
+				want.YAML = ""
+				if diff := cmp.Diff(want, r); diff != "" {
+					t.Errorf("revision %d (-want +got):\n%s", r.Number, diff)
+				}
+			}
+		})
+	}
+}
+
+func testListRevisionsDefaultLimit(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", store.DefaultLimit+5)
+	revs, err := s.ListRevisions(t.Context(), "shop", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revs) != store.DefaultLimit {
+		t.Fatalf("limit 0 listed %d revisions, want %d", len(revs), store.DefaultLimit)
+	}
+	if revs[0].Number != store.DefaultLimit+5 || revs[len(revs)-1].Number != 6 {
+		t.Errorf("listed %d..%d, want %d..6", revs[0].Number, revs[len(revs)-1].Number, store.DefaultLimit+5)
+	}
+	// A limit above the maximum is lowered, not refused.
+	revs, err = s.ListRevisions(t.Context(), "shop", store.MaxLimit+1000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revs) != store.DefaultLimit+5 {
+		t.Errorf("limit above max listed %d, want all %d", len(revs), store.DefaultLimit+5)
+	}
+}
+
+func testListRevisionsEmptyAndUnknown(t *testing.T, s store.Store) {
+	mustCreate(t, s, "empty")
+	revs, err := s.ListRevisions(t.Context(), "empty", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if revs == nil || len(revs) != 0 {
+		t.Errorf("ListRevisions of a project without revisions = %#v, want an empty, non-nil slice", revs)
+	}
+	_, err = s.ListRevisions(t.Context(), "nope", 0, 0)
+	wantErrIs(t, "ListRevisions of a missing project", err, store.ErrNotFound)
+}
+
+func testProjectsAreSeparate(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	mustCreate(t, s, "blog")
+	saveN(t, s, "shop", 3)
+	rev := mustSave(t, s, "blog", store.NewRevision{YAML: "blog", Base: 0})
+	if rev.Number != 1 {
+		t.Errorf("blog's first revision is %d, want 1 (numbers count per project)", rev.Number)
+	}
+	revs, err := s.ListRevisions(t.Context(), "blog", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{1}, revisionNumbers(revs)); diff != "" {
+		t.Errorf("blog revisions (-want +got):\n%s", diff)
+	}
+	// A conflict on one project does not touch the other.
+	_, err = s.SaveRevision(t.Context(), "shop", store.NewRevision{YAML: "x", Base: 1})
+	wantErrIs(t, "stale save to shop", err, store.ErrConflict)
+	if rev := mustSave(t, s, "blog", store.NewRevision{YAML: "x", Base: 1}); rev.Number != 2 {
+		t.Errorf("blog's second revision is %d", rev.Number)
+	}
+}
+
+func testTimesAreUTC(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p := mustCreate(t, s, "shop")
+	wantUTC(t, "project CreatedAt", p.CreatedAt)
+	time.Sleep(2 * time.Millisecond)
+	r1 := mustSave(t, s, "shop", store.NewRevision{YAML: "a", Base: 0})
+	time.Sleep(2 * time.Millisecond)
+	r2 := mustSave(t, s, "shop", store.NewRevision{YAML: "b", Base: 1})
+	d, err := s.CreateDeployment(ctx, store.Deployment{Project: "shop", Revision: 2, Action: "deploy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(ctx, store.AuditEvent{Project: "shop", Action: "deploy"}); err != nil {
+		t.Fatal(err)
+	}
+	// Millisecond precision at least: saves 2 ms apart get distinct,
+	// ordered times.
+	if !p.CreatedAt.Before(r1.CreatedAt) || !r1.CreatedAt.Before(r2.CreatedAt) {
+		t.Errorf("times not increasing: project %v, rev 1 %v, rev 2 %v", p.CreatedAt, r1.CreatedAt, r2.CreatedAt)
+	}
+
+	got := mustGetProject(t, s, "shop")
+	wantUTC(t, "GetProject CreatedAt", got.CreatedAt)
+	wantUTC(t, "GetProject UpdatedAt", got.UpdatedAt)
+	ps, err := s.ListProjects(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUTC(t, "ListProjects CreatedAt", ps[0].CreatedAt)
+	wantUTC(t, "ListProjects UpdatedAt", ps[0].UpdatedAt)
+	rev, err := s.GetRevision(ctx, "shop", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUTC(t, "GetRevision CreatedAt", rev.CreatedAt)
+	if !rev.CreatedAt.Equal(r1.CreatedAt) {
+		t.Errorf("stored time %v != returned time %v", rev.CreatedAt, r1.CreatedAt)
+	}
+	revs, err := s.ListRevisions(ctx, "shop", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUTC(t, "ListRevisions CreatedAt", revs[0].CreatedAt)
+	wantUTC(t, "CreateDeployment CreatedAt", d.CreatedAt)
+	deps, err := s.ListDeployments(ctx, "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUTC(t, "ListDeployments CreatedAt", deps[0].CreatedAt)
+	wantUTC(t, "ListDeployments UpdatedAt", deps[0].UpdatedAt)
+	events, err := s.ListAudit(ctx, "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUTC(t, "ListAudit CreatedAt", events[0].CreatedAt)
+}
+
+// --- deployments ---
+
+func testCreateDeployment(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 2)
+	from := time.Now()
+	d, err := s.CreateDeployment(t.Context(), store.Deployment{
+		ID: 999, Project: "shop", Revision: 2, Action: "deploy", Author: "alice",
+		CreatedAt: time.Unix(0, 0), // ignored
+	})
+	to := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID <= 0 {
+		t.Errorf("ID = %d, want a positive ID from the store", d.ID)
+	}
+	if d.Status != store.StatusRunning {
+		t.Errorf("Status = %q, want %q by default", d.Status, store.StatusRunning)
+	}
+	between(t, "CreatedAt", d.CreatedAt, from, to)
+	if !d.UpdatedAt.Equal(d.CreatedAt) {
+		t.Errorf("UpdatedAt %v != CreatedAt %v", d.UpdatedAt, d.CreatedAt)
+	}
+	d2, err := s.CreateDeployment(t.Context(), store.Deployment{
+		Project: "shop", Revision: 1, Action: "rollback", Author: "bob", Status: "running", Summary: "to 1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2.ID <= d.ID {
+		t.Errorf("second ID %d not above first %d", d2.ID, d.ID)
+	}
+	got, err := s.ListDeployments(t.Context(), "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]store.Deployment{*d2, *d}, got); diff != "" {
+		t.Errorf("ListDeployments (-want +got):\n%s", diff)
+	}
+}
+
+func testCreateDeploymentUnknownProject(t *testing.T, s store.Store) {
+	_, err := s.CreateDeployment(t.Context(), store.Deployment{Project: "nope", Revision: 1, Action: "deploy"})
+	wantErrIs(t, "CreateDeployment for a missing project", err, store.ErrNotFound)
+	_, err = s.ListDeployments(t.Context(), "nope", 0)
+	wantErrIs(t, "ListDeployments of a missing project", err, store.ErrNotFound)
+}
+
+func testFinishDeployment(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	d, err := s.CreateDeployment(t.Context(), store.Deployment{Project: "shop", Revision: 1, Action: "deploy", Author: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.CreateDeployment(t.Context(), store.Deployment{Project: "shop", Revision: 1, Action: "destroy", Author: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if err := s.FinishDeployment(t.Context(), d.ID, "succeeded", "3 jobs healthy"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListDeployments(t.Context(), "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("listed %d deployments, want 2", len(got))
+	}
+	fin := got[1]
+	if fin.ID != d.ID || fin.Status != "succeeded" || fin.Summary != "3 jobs healthy" {
+		t.Errorf("finished deployment = %+v", fin)
+	}
+	if !fin.CreatedAt.Equal(d.CreatedAt) {
+		t.Errorf("CreatedAt changed from %v to %v", d.CreatedAt, fin.CreatedAt)
+	}
+	if !fin.UpdatedAt.After(d.UpdatedAt) {
+		t.Errorf("UpdatedAt %v not after %v", fin.UpdatedAt, d.UpdatedAt)
+	}
+	if diff := cmp.Diff(*other, got[0]); diff != "" {
+		t.Errorf("the other deployment changed (-want +got):\n%s", diff)
+	}
+	// Finishing again overwrites (a retried finish is not an error).
+	if err := s.FinishDeployment(t.Context(), d.ID, "failed", "timeout"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testFinishDeploymentNotFound(t *testing.T, s store.Store) {
+	wantErrIs(t, "FinishDeployment of a missing ID", s.FinishDeployment(t.Context(), 12345, "failed", ""), store.ErrNotFound)
+}
+
+func testListDeployments(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "shop")
+	mustCreate(t, s, "blog")
+	mustCreate(t, s, "idle")
+	var ids []int64
+	for i := range 6 {
+		slug := "shop"
+		if i%2 == 1 {
+			slug = "blog"
+		}
+		d, err := s.CreateDeployment(ctx, store.Deployment{Project: slug, Revision: int64(i), Action: "deploy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	idsOf := func(ds []store.Deployment) []int64 {
+		out := []int64{}
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		slug  string
+		limit int
+		want  []int64
+	}{
+		{"Project", "shop", 0, []int64{ids[4], ids[2], ids[0]}},
+		{"OtherProject", "blog", 0, []int64{ids[5], ids[3], ids[1]}},
+		{"Limit", "shop", 2, []int64{ids[4], ids[2]}},
+		{"AllProjects", "", 0, []int64{ids[5], ids[4], ids[3], ids[2], ids[1], ids[0]}},
+		{"AllProjectsLimit", "", 4, []int64{ids[5], ids[4], ids[3], ids[2]}},
+		{"ProjectWithNone", "idle", 0, []int64{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListDeployments(ctx, tc.slug, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil {
+				t.Error("got a nil slice, want an empty one")
+			}
+			if diff := cmp.Diff(tc.want, idsOf(got)); diff != "" {
+				t.Errorf("IDs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// --- audit ---
+
+func testAppendAudit(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	from := time.Now()
+	if err := s.AppendAudit(t.Context(), store.AuditEvent{
+		ID: 77, Project: "shop", Actor: "alice", Action: "schema.save", Detail: "revision 1",
+		CreatedAt: time.Unix(0, 0), // ignored
+	}); err != nil {
+		t.Fatal(err)
+	}
+	to := time.Now()
+	events, err := s.ListAudit(t.Context(), "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 {
+		t.Fatalf("listed %d events, want 1", len(events))
+	}
+	e := events[0]
+	if e.ID <= 0 {
+		t.Errorf("ID = %d, want one set by the store", e.ID)
+	}
+	between(t, "CreatedAt", e.CreatedAt, from, to)
+	want := store.AuditEvent{ID: e.ID, Project: "shop", Actor: "alice", Action: "schema.save", Detail: "revision 1", CreatedAt: e.CreatedAt}
+	if diff := cmp.Diff(want, e); diff != "" {
+		t.Errorf("event (-want +got):\n%s", diff)
+	}
+}
+
+func testAppendAuditUnknownProject(t *testing.T, s store.Store) {
+	err := s.AppendAudit(t.Context(), store.AuditEvent{Project: "nope", Actor: "alice", Action: "deploy"})
+	wantErrIs(t, "AppendAudit for a missing project", err, store.ErrNotFound)
+	_, err = s.ListAudit(t.Context(), "nope", 0)
+	wantErrIs(t, "ListAudit of a missing project", err, store.ErrNotFound)
+}
+
+func testListAudit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "shop")
+	mustCreate(t, s, "blog")
+	mustCreate(t, s, "idle")
+	add := func(project, action string) {
+		t.Helper()
+		if err := s.AppendAudit(ctx, store.AuditEvent{Project: project, Actor: "alice", Action: action}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("shop", "project.create")
+	add("blog", "project.create")
+	add("", "user.login")
+	add("shop", "schema.save")
+	add("shop", "deploy")
+	actions := func(es []store.AuditEvent) []string {
+		out := []string{}
+		for _, e := range es {
+			out = append(out, e.Project+"/"+e.Action)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		slug  string
+		limit int
+		want  []string
+	}{
+		{"Project", "shop", 0, []string{"shop/deploy", "shop/schema.save", "shop/project.create"}},
+		{"Limit", "shop", 2, []string{"shop/deploy", "shop/schema.save"}},
+		{"OtherProject", "blog", 0, []string{"blog/project.create"}},
+		{"All", "", 0, []string{"shop/deploy", "shop/schema.save", "/user.login", "blog/project.create", "shop/project.create"}},
+		{"AllLimit", "", 3, []string{"shop/deploy", "shop/schema.save", "/user.login"}},
+		{"ProjectWithNone", "idle", 0, []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListAudit(ctx, tc.slug, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil {
+				t.Error("got a nil slice, want an empty one")
+			}
+			if diff := cmp.Diff(tc.want, actions(got)); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i].ID >= got[i-1].ID {
+					t.Errorf("IDs not descending: %d then %d", got[i-1].ID, got[i].ID)
+				}
+			}
+		})
+	}
+}
+
+// --- errors and context ---
+
+func testErrorsNameTheirSubject(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 1)
+	_, errExists := s.CreateProject(ctx, "shop", "")
+	_, errConflict := s.SaveRevision(ctx, "shop", store.NewRevision{YAML: "x", Base: 0})
+	_, errMissing := s.SaveRevision(ctx, "nope", store.NewRevision{YAML: "x"})
+	_, errRevision := s.GetRevision(ctx, "shop", 9)
+	errDeployment := s.FinishDeployment(ctx, 4242, "failed", "")
+	for _, tc := range []struct {
+		name   string
+		err    error
+		target error
+		prefix string
+	}{
+		{"Exists", errExists, store.ErrExists, "store: create project shop: "},
+		{"Conflict", errConflict, store.ErrConflict, "store: save revision of shop: "},
+		{"MissingProject", errMissing, store.ErrNotFound, "store: save revision of nope: "},
+		{"MissingRevision", errRevision, store.ErrNotFound, "store: get revision 9 of shop: "},
+		{"MissingDeployment", errDeployment, store.ErrNotFound, "store: finish deployment 4242: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErrIs(t, tc.name, tc.err, tc.target)
+			if !strings.HasPrefix(tc.err.Error(), tc.prefix) {
+				t.Errorf("error %q does not start with %q", tc.err, tc.prefix)
+			}
+		})
+	}
+}
+
+func testCanceledContext(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.SaveRevision(ctx, "shop", store.NewRevision{YAML: "x", Base: 0}); !errors.Is(err, context.Canceled) {
+		t.Errorf("SaveRevision with a canceled context: %v, want context.Canceled", err)
+	}
+	if _, err := s.CreateProject(ctx, "blog", ""); err == nil {
+		t.Error("CreateProject with a canceled context succeeded")
+	}
+	if _, err := s.ListProjects(ctx); err == nil {
+		t.Error("ListProjects with a canceled context succeeded")
+	}
+	// Nothing was written, and the store still works.
+	if h := mustGetProject(t, s, "shop").Head; h != 0 {
+		t.Errorf("head = %d after a canceled save", h)
+	}
+	if _, err := s.GetProject(t.Context(), "blog"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("project created with a canceled context: %v", err)
+	}
+	mustSave(t, s, "shop", store.NewRevision{YAML: "x", Base: 0})
+}

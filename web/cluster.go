@@ -1,0 +1,259 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/backplane-dev/backplane/jobs"
+	"github.com/backplane-dev/backplane/schema"
+	"github.com/backplane-dev/backplane/store"
+	"github.com/backplane-dev/backplane/translator"
+)
+
+// revisionBundle loads a revision (0: the head) and translates it.
+func (s *Server) revisionBundle(ctx context.Context, slug string, n int64) (*store.Revision, *translator.Bundle, error) {
+	r, err := s.store.GetRevision(ctx, slug, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, err := schema.Decode("", []byte(r.YAML))
+	if err == nil {
+		var b *translator.Bundle
+		if b, err = s.translate(sc); err == nil {
+			return r, b, nil
+		}
+	}
+	return nil, nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_schema",
+		Message: fmt.Sprintf("revision %d has problems; fix them before deploying", r.Number),
+		Extra:   map[string]any{"problems": problems(schema.AsErrors(err))}}
+}
+
+type clusterRequest struct {
+	Revision int64    `json:"revision"`
+	Elements []string `json:"elements"`
+	Element  string   `json:"element"`
+	Version  *uint64  `json:"version"`
+	Prune    bool     `json:"prune"`
+	Purge    bool     `json:"purge"`
+}
+
+// readClusterRequest reads an optional JSON body.
+func readClusterRequest(c *gin.Context) (clusterRequest, error) {
+	var req clusterRequest
+	if c.Request.ContentLength == 0 {
+		return req, nil
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Message == "request body is empty" {
+			return req, nil
+		}
+		return req, err
+	}
+	return req, nil
+}
+
+func (s *Server) plan(c *gin.Context) error {
+	if s.cluster == nil {
+		return errNoCluster
+	}
+	req, err := readClusterRequest(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	r, b, err := s.revisionBundle(ctx, c.Param("p"), req.Revision)
+	if err != nil {
+		return err
+	}
+	p, err := s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: req.Elements})
+	if err != nil {
+		return errBadRequest(err.Error())
+	}
+	c.JSON(http.StatusOK, gin.H{"revision": r.Number, "items": p.Items, "problems": nonNil(p.Problems), "warnings": nonNil(p.Warnings)})
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (s *Server) deploy(c *gin.Context) error {
+	if s.cluster == nil {
+		return errNoCluster
+	}
+	req, err := readClusterRequest(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	slug := c.Param("p")
+	r, b, err := s.revisionBundle(ctx, slug, req.Revision)
+	if err != nil {
+		return err
+	}
+	p, err := s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: req.Elements})
+	if err != nil {
+		return errBadRequest(err.Error())
+	}
+	if len(p.Problems) > 0 {
+		return &apiError{Status: http.StatusConflict, Code: "blocked", Message: "the plan has problems; nothing was applied",
+			Extra: map[string]any{"problems": p.Problems}}
+	}
+	d, err := s.store.CreateDeployment(ctx, store.Deployment{Project: slug, Revision: r.Number, Action: "deploy", Author: author(c), Status: "running"})
+	if err != nil {
+		return err
+	}
+	s.hub.publishDeployment(slug, d)
+	res, err := s.cluster.Apply(ctx, p, jobs.ApplyOptions{Prune: req.Prune})
+	status, summary := "succeeded", ""
+	switch {
+	case err != nil:
+		status, summary = "failed", err.Error()
+	case !res.OK():
+		status, summary = "failed", applySummary(res)
+	default:
+		summary = applySummary(res)
+	}
+	// The outcome is recorded even if the client has gone.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if ferr := s.store.FinishDeployment(fctx, d.ID, status, summary); ferr != nil {
+		s.log.Error("record deployment result", "project", slug, "deployment", d.ID, "error", ferr)
+	}
+	d.Status, d.Summary = status, summary
+	s.metrics.deploys.WithLabelValues("deploy", status).Inc()
+	s.audit(c, slug, "deploy", fmt.Sprintf("revision %d: %s", r.Number, summary))
+	s.hub.publishDeployment(slug, d)
+	s.hub.watch(slug, b) // follow the new jobs' status
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusAccepted, gin.H{"deployment": d, "items": res.Items})
+	return nil
+}
+
+func applySummary(res *jobs.Result) string {
+	counts := map[jobs.Outcome]int{}
+	var failed []string
+	for _, it := range res.Items {
+		counts[it.Outcome]++
+		if it.Err != "" {
+			failed = append(failed, it.Err)
+		}
+	}
+	s := fmt.Sprintf("%d registered, %d unchanged, %d removed, %d failed, %d conflicts",
+		counts[jobs.OutcomeRegistered], counts[jobs.OutcomeUnchanged], counts[jobs.OutcomeRemoved], counts[jobs.OutcomeFailed], counts[jobs.OutcomeConflict])
+	if len(failed) > 0 {
+		s += ": " + strings.Join(failed, "; ")
+	}
+	return s
+}
+
+func (s *Server) rollback(c *gin.Context) error {
+	if s.cluster == nil {
+		return errNoCluster
+	}
+	req, err := readClusterRequest(c)
+	if err != nil {
+		return err
+	}
+	if req.Element == "" {
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "element", Message: "element is required"}
+	}
+	ctx := c.Request.Context()
+	slug := c.Param("p")
+	r, b, err := s.revisionBundle(ctx, slug, 0)
+	if err != nil {
+		return err
+	}
+	targets := jobs.Targets(b, req.Element)
+	if len(targets) == 0 {
+		return errNotFound("no element " + req.Element + " in the schema")
+	}
+	results := s.cluster.Rollback(ctx, targets, req.Version)
+	s.recordOp(c, slug, r.Number, "rollback", results)
+	c.JSON(http.StatusOK, gin.H{"results": results})
+	return nil
+}
+
+func (s *Server) destroy(c *gin.Context) error {
+	if s.cluster == nil {
+		return errNoCluster
+	}
+	req, err := readClusterRequest(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	slug := c.Param("p")
+	r, b, err := s.revisionBundle(ctx, slug, 0)
+	if err != nil {
+		return err
+	}
+	targets := jobs.Targets(b, req.Elements...)
+	results := s.cluster.Destroy(ctx, targets, req.Purge)
+	s.recordOp(c, slug, r.Number, "destroy", results)
+	c.JSON(http.StatusOK, gin.H{"results": results})
+	return nil
+}
+
+// recordOp stores a rollback or destroy as a finished deployment.
+func (s *Server) recordOp(c *gin.Context, slug string, rev int64, action string, results []jobs.OpResult) {
+	status := "succeeded"
+	var errs []string
+	for _, r := range results {
+		if r.Err != "" {
+			status = "failed"
+			errs = append(errs, r.Err)
+		}
+	}
+	summary := fmt.Sprintf("%d jobs", len(results))
+	if len(errs) > 0 {
+		summary += ": " + strings.Join(errs, "; ")
+	}
+	ctx := context.WithoutCancel(c.Request.Context())
+	d, err := s.store.CreateDeployment(ctx, store.Deployment{Project: slug, Revision: rev, Action: action, Author: author(c), Status: status, Summary: summary})
+	if err == nil {
+		if err := s.store.FinishDeployment(ctx, d.ID, status, summary); err == nil {
+			d.Status = status
+		}
+		s.hub.publishDeployment(slug, d)
+	}
+	s.metrics.deploys.WithLabelValues(action, status).Inc()
+	s.audit(c, slug, action, summary)
+}
+
+func (s *Server) status(c *gin.Context) error {
+	if s.cluster == nil {
+		return errNoCluster
+	}
+	ctx := c.Request.Context()
+	_, b, err := s.revisionBundle(ctx, c.Param("p"), 0)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"statuses": s.cluster.StatusAll(ctx, jobs.Targets(b))})
+	return nil
+}
+
+func (s *Server) listDeployments(c *gin.Context) error {
+	ds, err := s.store.ListDeployments(c.Request.Context(), c.Param("p"), 50)
+	if err != nil {
+		return err
+	}
+	if ds == nil {
+		ds = []store.Deployment{}
+	}
+	c.JSON(http.StatusOK, gin.H{"deployments": ds})
+	return nil
+}

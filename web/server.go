@@ -1,0 +1,263 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/backplane-dev/backplane/jobs"
+	"github.com/backplane-dev/backplane/store"
+	"github.com/backplane-dev/backplane/templates"
+	"github.com/backplane-dev/backplane/translator"
+)
+
+// Limits every request lives under.
+const (
+	MaxBody        = 4 << 20
+	RequestTimeout = 30 * time.Second
+	ClusterTimeout = 5 * time.Minute
+)
+
+// Cluster is what the server needs of the cluster side; *jobs.Cluster is
+// one. It is an interface so that the server runs without a cluster.
+type Cluster interface {
+	Plan(ctx context.Context, b *translator.Bundle, opts jobs.PlanOptions) (*jobs.Plan, error)
+	Apply(ctx context.Context, p *jobs.Plan, opts jobs.ApplyOptions) (*jobs.Result, error)
+	StatusAll(ctx context.Context, targets []jobs.Target) []jobs.Status
+	Watch(ctx context.Context, targets []jobs.Target, fn func(jobs.Status)) error
+	Rollback(ctx context.Context, targets []jobs.Target, version *uint64) []jobs.OpResult
+	Destroy(ctx context.Context, targets []jobs.Target, purge bool) []jobs.OpResult
+	HasVault() bool
+}
+
+// Config wires a Server.
+type Config struct {
+	Store    store.Store
+	Registry *templates.Registry
+	// Cluster is nil when no cluster is configured; the cluster endpoints
+	// then answer 503 no_cluster and everything else works.
+	Cluster Cluster
+	// LokiURL is passed to the translator (log shipping).
+	LokiURL string
+	Logger  *slog.Logger
+	Version string
+	// Metrics registers the server's metrics; a new registry when nil.
+	Metrics *prometheus.Registry
+}
+
+// Server is the HTTP API and the editor.
+type Server struct {
+	store   store.Store
+	reg     *templates.Registry
+	cluster Cluster
+	lokiURL string
+	log     *slog.Logger
+	version string
+	hub     *Hub
+	metrics *metrics
+	promReg *prometheus.Registry
+	engine  *gin.Engine
+	checked *problemCache
+}
+
+// New builds the server. Close stops its background watchers.
+func New(cfg Config) *Server {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "web")
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+	s := &Server{
+		store: cfg.Store, reg: cfg.Registry, cluster: cfg.Cluster, lokiURL: cfg.LokiURL,
+		log: log, version: cfg.Version, promReg: reg, metrics: newMetrics(reg),
+		checked: newProblemCache(256),
+	}
+	s.hub = newHub(s)
+	s.engine = s.routes()
+	return s
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Close stops the status watchers and ends every event stream.
+func (s *Server) Close() { s.hub.close() }
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(s.recover(), s.observe(), s.limitBody())
+	api := r.Group("/api/v1")
+	api.GET("/healthz", s.wrap(s.healthz))
+	api.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.promReg, promhttp.HandlerOpts{})))
+	api.GET("/kinds", s.wrap(s.kinds))
+
+	short := api.Group("", s.timeout(RequestTimeout))
+	short.GET("/projects", s.wrap(s.listProjects))
+	short.POST("/projects", s.wrap(s.createProject))
+	short.GET("/projects/:p", s.wrap(s.getProject))
+	short.PATCH("/projects/:p", s.wrap(s.renameProject))
+	short.DELETE("/projects/:p", s.wrap(s.deleteProject))
+	short.GET("/projects/:p/schema", s.wrap(s.getSchema))
+	short.PUT("/projects/:p/schema", s.wrap(s.putSchema))
+	short.GET("/projects/:p/revisions", s.wrap(s.listRevisions))
+	short.GET("/projects/:p/revisions/:n", s.wrap(s.getRevision))
+	short.GET("/projects/:p/revisions/:n/diff", s.wrap(s.diffRevision))
+	short.POST("/projects/:p/validate", s.wrap(s.validate))
+	short.POST("/projects/:p/render", s.wrap(s.render))
+	short.GET("/projects/:p/status", s.wrap(s.status))
+	short.GET("/projects/:p/deployments", s.wrap(s.listDeployments))
+
+	long := api.Group("", s.timeout(ClusterTimeout))
+	long.POST("/projects/:p/plan", s.wrap(s.plan))
+	long.POST("/projects/:p/deploy", s.wrap(s.deploy))
+	long.POST("/projects/:p/rollback", s.wrap(s.rollback))
+	long.POST("/projects/:p/destroy", s.wrap(s.destroy))
+
+	// The event stream lives as long as the client stays.
+	api.GET("/projects/:p/events", s.wrap(s.events))
+	ui := s.ui()
+	r.NoRoute(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			s.respondError(c, errNotFound("no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
+			return
+		}
+		ui(c)
+	})
+	r.HandleMethodNotAllowed = false
+	return r
+}
+
+// recover turns a panic in a handler into a logged stack and a 500; the
+// process carries on.
+func (s *Server) recover() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic in handler", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.metrics.panics.Inc()
+				if !c.Writer.Written() {
+					c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": gin.H{"code": "internal", "message": "internal error", "path": ""}})
+				} else {
+					c.Abort()
+				}
+			}
+		}()
+		c.Next()
+	}
+}
+
+// limitBody caps request bodies; reading past the cap fails the handler's
+// decode, which answers 413.
+func (s *Server) limitBody() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Body != nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+		}
+		c.Next()
+	}
+}
+
+// timeout gives the request's context a deadline, which every store and
+// cluster call honours.
+func (s *Server) timeout(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+// observe counts requests and their latency by route.
+func (s *Server) observe() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "other"
+		}
+		if strings.HasSuffix(route, "/events") {
+			return // streams are counted by the subscriber gauge
+		}
+		code := strconv.Itoa(c.Writer.Status())
+		s.metrics.requests.WithLabelValues(c.Request.Method, route, code).Inc()
+		s.metrics.latency.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+	}
+}
+
+type metrics struct {
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	subscribers prometheus.Gauge
+	deploys     *prometheus.CounterVec
+	panics      prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backplane_http_requests_total", Help: "HTTP requests by method, route and status code.",
+		}, []string{"method", "route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "backplane_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"method", "route"}),
+		subscribers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "backplane_event_subscribers", Help: "Open event streams.",
+		}),
+		deploys: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backplane_deployments_total", Help: "Deploys, rollbacks and destroys by action and result.",
+		}, []string{"action", "status"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backplane_handler_panics_total", Help: "Panics recovered in HTTP handlers.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.subscribers, m.deploys, m.panics)
+	return m
+}
+
+// author is who makes a write: the X-Backplane-Author header.
+func author(c *gin.Context) string {
+	a := strings.TrimSpace(c.GetHeader("X-Backplane-Author"))
+	if a == "" || len(a) > 200 {
+		return "anonymous"
+	}
+	return a
+}
+
+func (s *Server) healthz(c *gin.Context) error {
+	cluster := "not configured"
+	if s.cluster != nil {
+		cluster = "connected"
+	}
+	kind := "unknown"
+	if d, ok := s.store.(interface{ Describe() string }); ok {
+		kind, _, _ = strings.Cut(d.Describe(), " ") // the kind, not where it lives
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "store": kind, "cluster": cluster, "version": s.version})
+	return nil
+}
+
+func (s *Server) kinds(c *gin.Context) error {
+	c.JSON(http.StatusOK, gin.H{"kinds": s.reg.Infos()})
+	return nil
+}
