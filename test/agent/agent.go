@@ -332,17 +332,19 @@ func (n *Nomad) cleanup() {
 	unmountUnder(n.dataDir)
 }
 
-// killUnder kills processes whose working directory is under dir: tasks a
-// raw_exec client started and left when it was killed.
+// killUnder kills what a killed client leaves behind: tasks whose working
+// directory is under dir, and the `nomad executor` processes (each in its
+// own process group) whose command line names a log file under dir.
 func killUnder(dir string) {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cwd")
+	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
-		cwd, err := os.Readlink(p)
-		if err != nil || !strings.HasPrefix(cwd, dir) {
+		var pid int
+		if _, err := fmt.Sscanf(p, "/proc/%d", &pid); err != nil || pid == os.Getpid() {
 			continue
 		}
-		var pid int
-		if _, err := fmt.Sscanf(p, "/proc/%d/cwd", &pid); err == nil && pid != os.Getpid() {
+		cwd, _ := os.Readlink(p + "/cwd")
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		if strings.HasPrefix(cwd, dir) || strings.Contains(string(cmdline), dir+"/") {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
