@@ -1,0 +1,94 @@
+import {
+  Background,
+  BackgroundVariant,
+  ConnectionMode,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  SelectionMode,
+  type Connection as RFConnection,
+  type EdgeChange,
+  type NodeChange,
+  type NodeTypes,
+  useReactFlow,
+} from '@xyflow/react';
+import type { DragEvent } from 'react';
+import type { ConnectionEdge } from '../model/graph';
+import { NODE_HEIGHT, NODE_WIDTH } from '../model/graph';
+import type { Theme } from '../theme';
+import { ElementNodeView, type ViewNode } from './ElementNodeView';
+
+export const KIND_MIME = 'application/x-backplane-kind';
+
+const nodeTypes: NodeTypes = { element: ElementNodeView };
+
+interface Props {
+  nodes: ViewNode[];
+  edges: ConnectionEdge[];
+  theme: Theme;
+  onNodesChange: (changes: NodeChange<ViewNode>[]) => void;
+  onEdgesChange: (changes: EdgeChange<ConnectionEdge>[]) => void;
+  onConnect: (c: RFConnection) => void;
+  onDropKind: (kind: string, pos: { x: number; y: number }) => void;
+  onNodeDragStart: () => void;
+  onNodeDragStop: () => void;
+  onInit: () => void;
+}
+
+const lightColor: Record<string, string> = { grey: '#8b93a1', amber: '#e0a526', green: '#2fb36d', red: '#e5484d' };
+
+export function CanvasView(p: Props) {
+  const rf = useReactFlow();
+
+  function onDragOver(e: DragEvent) {
+    if (e.dataTransfer.types.includes(KIND_MIME) || e.dataTransfer.types.includes('text/plain')) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    }
+  }
+
+  function onDrop(e: DragEvent) {
+    const kind = e.dataTransfer.getData(KIND_MIME) || e.dataTransfer.getData('text/plain');
+    if (!kind) return;
+    e.preventDefault();
+    const pos = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+    p.onDropKind(kind, { x: pos.x - NODE_WIDTH / 2, y: pos.y - NODE_HEIGHT / 2 });
+  }
+
+  return (
+    <div className="canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+      <ReactFlow<ViewNode, ConnectionEdge>
+        nodes={p.nodes}
+        edges={p.edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={p.onNodesChange}
+        onEdgesChange={p.onEdgesChange}
+        onConnect={p.onConnect}
+        onNodeDragStart={p.onNodeDragStart}
+        onNodeDragStop={p.onNodeDragStop}
+        onInit={p.onInit}
+        connectionMode={ConnectionMode.Strict}
+        deleteKeyCode={null}
+        selectionKeyCode="Shift"
+        multiSelectionKeyCode={['Shift', 'Meta', 'Control']}
+        selectionMode={SelectionMode.Partial}
+        colorMode={p.theme}
+        minZoom={0.2}
+        maxZoom={2}
+        fitView
+        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+        defaultEdgeOptions={{ type: 'default' }}
+      >
+        <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
+        <MiniMap
+          style={{ width: 160, height: 110 }}
+          pannable
+          zoomable
+          nodeStrokeWidth={2}
+          nodeColor={(n) => lightColor[(n.data as { light?: string }).light ?? 'grey'] ?? '#888'}
+        />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}

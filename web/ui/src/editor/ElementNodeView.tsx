@@ -1,0 +1,108 @@
+import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+import { memo } from 'react';
+import type { ElementNodeData } from '../model/graph';
+import type { KindInfo, Light, Status } from '../model/types';
+import { KindIcon } from '../ui/icons';
+
+export interface RegionLight {
+  name: string;
+  light: Light;
+  status?: Status;
+}
+
+export interface NodeViewData extends ElementNodeData {
+  kind?: KindInfo;
+  light: Light;
+  regions: RegionLight[];
+  problems: string[];
+}
+
+export type ViewNode = Node<NodeViewData, 'element'>;
+
+function stateText(s?: Status): string {
+  if (!s) return 'not deployed';
+  return s.state || 'unknown';
+}
+
+function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
+  const { kind, light, regions, problems, element } = data;
+  const label = kind?.label ?? element.kind;
+  const known = !!kind;
+  const top = regions.find((r) => r.status)?.status;
+  return (
+    <div
+      className={`el-node${selected ? ' selected' : ''}${problems.length ? ' has-problems' : ''}${known ? '' : ' unknown-kind'}`}
+      data-testid={`node-${id}`}
+      data-light={light}
+    >
+      <Handle
+        type="target"
+        position={Position.Left}
+        className={`handle handle-target${kind && !kind.service ? ' handle-off' : ''}`}
+        data-testid={`handle-target-${id}`}
+        title={kind && !kind.service ? `${label} accepts no connections` : 'Connect to this element'}
+      />
+      <div className="el-head">
+        <span className="el-icon">
+          <KindIcon icon={kind?.icon} size={18} />
+        </span>
+        <span className="el-id" title={id}>
+          {id}
+        </span>
+        <span
+          className={`lamp lamp-${light}`}
+          data-testid={`light-${id}`}
+          data-light={light}
+          aria-label={`status ${light}`}
+          title={top ? stateText(top) : 'not deployed'}
+        />
+      </div>
+      <div className="el-meta">
+        <span className="el-kind">{label}</span>
+        {element.version ? <span className="el-version">{element.version}</span> : null}
+      </div>
+      <div className="el-regions">
+        {regions.map((r) => (
+          <span key={r.name} className="region-badge" data-testid={`region-${id}-${r.name}`} title={`${r.name}: ${stateText(r.status)}`}>
+            <span className={`dot lamp-${r.light}`} />
+            {r.name}
+          </span>
+        ))}
+      </div>
+      {problems.length > 0 && (
+        <span className="el-problem" data-testid={`node-problem-${id}`} title={problems.join('\n')}>
+          {problems.length}
+        </span>
+      )}
+      <div className="el-tooltip" role="tooltip" data-testid={`node-tooltip-${id}`}>
+        <div className="tt-title">
+          {id} <span className="muted">· {label}</span>
+        </div>
+        {regions.map((r) => (
+          <div key={r.name} className="tt-row">
+            <span className={`dot lamp-${r.light}`} />
+            <b>{r.name}</b>&nbsp;{stateText(r.status)}
+            {r.status && (
+              <>
+                {' · '}
+                {r.status.running ?? 0}/{r.status.desired ?? 0} running
+                {r.status.version !== undefined && <> · v{r.status.version}</>}
+                {r.status.last_event && <div className="tt-event">{r.status.last_event}</div>}
+              </>
+            )}
+          </div>
+        ))}
+        {problems.length > 0 && <div className="tt-problems">{problems.length} problem{problems.length > 1 ? 's' : ''}</div>}
+      </div>
+      <Handle
+        type="source"
+        position={Position.Right}
+        className={`handle handle-source${kind && !kind.connects ? ' handle-off' : ''}`}
+        data-testid={`handle-source-${id}`}
+        title={kind && !kind.connects ? `${label} makes no connections` : 'Drag to connect'}
+      />
+    </div>
+  );
+}
+
+export const ElementNodeView = memo(ElementNodeViewImpl);

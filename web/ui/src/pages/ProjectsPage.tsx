@@ -1,0 +1,258 @@
+import { useCallback, useEffect, useState } from 'react';
+import { api, errorMessage, type Health, type Project } from '../api';
+import { formatTime, slugError } from '../model/util';
+import { navigate } from '../router';
+import type { Theme } from '../theme';
+import { ClusterBadge } from '../ui/ClusterBadge';
+import { Dialog } from '../ui/Dialog';
+import { ThemeToggle } from '../ui/ThemeToggle';
+import { useToast } from '../ui/toast';
+
+interface Props {
+  theme: Theme;
+  toggleTheme: () => void;
+  health: Health | null;
+}
+
+export function ProjectsPage({ theme, toggleTheme, health }: Props) {
+  const toast = useToast();
+  const [projects, setProjects] = useState<Project[] | null>(null);
+  const [loadError, setLoadError] = useState<string>('');
+  const [creating, setCreating] = useState(false);
+  const [slug, setSlug] = useState('');
+  const [name, setName] = useState('');
+  const [slugTouched, setSlugTouched] = useState(false);
+  const [createError, setCreateError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [renaming, setRenaming] = useState<string | null>(null);
+  const [renameValue, setRenameValue] = useState('');
+  const [deleting, setDeleting] = useState<Project | null>(null);
+
+  const load = useCallback(() => {
+    api
+      .projects()
+      .then((p) => {
+        setProjects(p);
+        setLoadError('');
+      })
+      .catch((e) => setLoadError(errorMessage(e)));
+  }, []);
+  useEffect(load, [load]);
+
+  const localSlugError = slugTouched || slug ? slugError(slug) : undefined;
+
+  async function create(e: React.FormEvent) {
+    e.preventDefault();
+    setSlugTouched(true);
+    const err = slugError(slug);
+    if (err) {
+      setCreateError(err);
+      return;
+    }
+    setBusy(true);
+    setCreateError('');
+    try {
+      const p = await api.createProject(slug, name.trim() || slug);
+      toast(`Created project ${p.slug}`, 'success');
+      setSlug('');
+      setName('');
+      setSlugTouched(false);
+      setCreating(false);
+      load();
+    } catch (e) {
+      setCreateError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function rename(p: Project) {
+    const n = renameValue.trim();
+    if (!n || n === p.name) {
+      setRenaming(null);
+      return;
+    }
+    try {
+      await api.renameProject(p.slug, n);
+      toast(`Renamed to ${n}`, 'success');
+      setRenaming(null);
+      load();
+    } catch (e) {
+      toast(errorMessage(e), 'error');
+    }
+  }
+
+  async function remove(p: Project) {
+    try {
+      await api.deleteProject(p.slug);
+      toast(`Deleted ${p.slug}`, 'success');
+      setDeleting(null);
+      load();
+    } catch (e) {
+      toast(errorMessage(e), 'error');
+    }
+  }
+
+  return (
+    <div className="page">
+      <header className="topbar">
+        <div className="brand">Backplane</div>
+        <div className="spacer" />
+        <ClusterBadge health={health} />
+        <ThemeToggle theme={theme} toggle={toggleTheme} />
+      </header>
+      <main className="projects">
+        <div className="projects-head">
+          <h1>Projects</h1>
+          <button className="btn btn-primary" data-testid="new-project" onClick={() => setCreating((c) => !c)}>
+            New project
+          </button>
+        </div>
+        {creating && (
+          <form className="card new-project" onSubmit={create} noValidate>
+            <label className="field">
+              <span className="field-label">Slug</span>
+              <input
+                data-testid="new-project-slug"
+                value={slug}
+                autoFocus
+                placeholder="shop"
+                aria-invalid={!!localSlugError}
+                onChange={(e) => {
+                  setSlug(e.target.value);
+                  setCreateError('');
+                }}
+                onBlur={() => setSlugTouched(true)}
+              />
+              <span className="field-help">Lowercase DNS label; it prefixes every job ID.</span>
+              {localSlugError && <span className="field-error">{localSlugError}</span>}
+            </label>
+            <label className="field">
+              <span className="field-label">Name</span>
+              <input data-testid="new-project-name" value={name} placeholder="Shop" onChange={(e) => setName(e.target.value)} />
+            </label>
+            <div className="row">
+              <button type="submit" className="btn btn-primary" data-testid="create-project" disabled={busy}>
+                Create
+              </button>
+              <button type="button" className="btn" onClick={() => setCreating(false)}>
+                Cancel
+              </button>
+            </div>
+            {createError && (
+              <div className="error-text" data-testid="new-project-error" role="alert">
+                {createError}
+              </div>
+            )}
+          </form>
+        )}
+        {loadError && (
+          <div className="banner banner-error" role="alert">
+            Cannot load projects: {loadError}
+          </div>
+        )}
+        {projects === null && !loadError && <div className="muted">Loading…</div>}
+        {projects && projects.length === 0 && <div className="empty">No projects yet. Create one to start drawing.</div>}
+        {projects && projects.length > 0 && (
+          <ul className="project-list" data-testid="project-list">
+            <li className="project-row project-row-head" aria-hidden="true">
+              <span>Name</span>
+              <span>Slug</span>
+              <span>Revision</span>
+              <span>Updated</span>
+              <span />
+            </li>
+            {projects.map((p) => (
+              <li
+                key={p.slug}
+                className="project-row"
+                data-testid={`project-${p.slug}`}
+                onClick={() => renaming !== p.slug && navigate(`/p/${p.slug}`)}
+              >
+                <span className="project-name">
+                  {renaming === p.slug ? (
+                    <input
+                      data-testid={`rename-input-${p.slug}`}
+                      value={renameValue}
+                      autoFocus
+                      onClick={(e) => e.stopPropagation()}
+                      onChange={(e) => setRenameValue(e.target.value)}
+                      onKeyDown={(e) => {
+                        if (e.key === 'Enter') rename(p);
+                        if (e.key === 'Escape') setRenaming(null);
+                      }}
+                    />
+                  ) : (
+                    <a
+                      href={`/p/${p.slug}`}
+                      data-testid={`open-${p.slug}`}
+                      onClick={(e) => {
+                        e.preventDefault();
+                        e.stopPropagation();
+                        navigate(`/p/${p.slug}`);
+                      }}
+                    >
+                      {p.name || p.slug}
+                    </a>
+                  )}
+                </span>
+                <span className="mono">{p.slug}</span>
+                <span>{p.head ? `rev ${p.head}` : '—'}</span>
+                <span className="muted">{formatTime(p.updated_at)}</span>
+                <span className="row-actions" onClick={(e) => e.stopPropagation()}>
+                  {renaming === p.slug ? (
+                    <>
+                      <button className="btn btn-small btn-primary" data-testid={`rename-save-${p.slug}`} onClick={() => rename(p)}>
+                        Save
+                      </button>
+                      <button className="btn btn-small" onClick={() => setRenaming(null)}>
+                        Cancel
+                      </button>
+                    </>
+                  ) : (
+                    <>
+                      <button
+                        className="btn btn-small"
+                        data-testid={`rename-${p.slug}`}
+                        onClick={() => {
+                          setRenaming(p.slug);
+                          setRenameValue(p.name);
+                        }}
+                      >
+                        Rename
+                      </button>
+                      <button className="btn btn-small btn-danger" data-testid={`delete-${p.slug}`} onClick={() => setDeleting(p)}>
+                        Delete
+                      </button>
+                    </>
+                  )}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </main>
+      {deleting && (
+        <Dialog
+          title={`Delete ${deleting.name || deleting.slug}?`}
+          testId="delete-dialog"
+          onClose={() => setDeleting(null)}
+          footer={
+            <>
+              <button className="btn" data-testid="cancel-delete" onClick={() => setDeleting(null)}>
+                Cancel
+              </button>
+              <button className="btn btn-danger" data-testid="confirm-delete" onClick={() => remove(deleting)}>
+                Delete project
+              </button>
+            </>
+          }
+        >
+          <p>
+            This deletes the project <b className="mono">{deleting.slug}</b> and its schema revisions. It cannot be undone.
+          </p>
+        </Dialog>
+      )}
+    </div>
+  );
+}
