@@ -54,22 +54,7 @@ func (*NginxLB) Build(in BuildInput) (*BuildResult, error) {
 	e := in.Element
 	version := first(e.Version, "1.27")
 	conf := nginxConfig(in)
-	task := &api.Task{Name: e.ID, Driver: in.Driver, Config: map[string]any{}}
-	if in.Driver == "docker" {
-		task.Config["image"] = "nginx:" + version + "-alpine"
-		task.Config["ports"] = []any{"http"}
-		task.Config["args"] = []any{"nginx", "-c", "/local/nginx.conf", "-g", "daemon off;"}
-	} else {
-		task.Config["command"] = "nginx"
-		task.Config["args"] = []any{"-c", "${NOMAD_TASK_DIR}/nginx.conf", "-p", "${NOMAD_TASK_DIR}", "-g", "daemon off;"}
-	}
-	task.Templates = []*api.Template{{
-		EmbeddedTmpl: new(conf),
-		DestPath:     new("local/nginx.conf"),
-		ChangeMode:   new("signal"),
-		ChangeSignal: new("SIGHUP"),
-	}}
-	task.Resources = TaskResources(e.Resources, schema.Resources{CPU: 100, Memory: 64})
+	task := nginxTask(e, in.Driver, "nginx:"+version+"-alpine", conf)
 	return &BuildResult{
 		Task:  task,
 		Port:  &Port{Label: "http", To: e.Port, Static: true},
@@ -187,20 +172,33 @@ func (*Static) Build(in BuildInput) (*BuildResult, error) {
 		fetch.Config["image"] = "node:22-bookworm-slim"
 	}
 	conf := fmt.Sprintf("worker_processes 1;\npid /tmp/nginx-{{ env \"NOMAD_ALLOC_ID\" }}.pid;\nerror_log /dev/stderr warn;\nevents { worker_connections 1024; }\nhttp {\n  include /etc/nginx/mime.types;\n  access_log /dev/stdout;\n  client_body_temp_path /tmp;\n  server {\n    listen %d;\n    root {{ env \"NOMAD_ALLOC_DIR\" }}/site;\n    location / {\n      try_files $uri $uri/ /index.html;\n    }\n  }\n}\n", port)
-	task := &api.Task{Name: e.ID, Driver: in.Driver, Config: map[string]any{}}
-	task.Templates = []*api.Template{{EmbeddedTmpl: new(conf), DestPath: new("local/nginx.conf"), ChangeMode: new("signal"), ChangeSignal: new("SIGHUP")}}
-	if in.Driver == "docker" {
-		task.Config["image"] = "nginx:1.27-alpine"
+	task := nginxTask(e, in.Driver, "nginx:1.27-alpine", conf)
+	return &BuildResult{
+		Task: task, Prestart: []*api.Task{fetch},
+		Port:  &Port{Label: "http", To: port},
+		Check: HealthCheck(e.Health, nil, "http"),
+	}, nil
+}
+
+// nginxTask runs nginx in the foreground on the config a template renders
+// into local/nginx.conf, reloading (SIGHUP) when it changes: the image under
+// docker, the nginx on the client's PATH under exec and raw_exec.
+func nginxTask(e *schema.Element, driver, image, conf string) *api.Task {
+	task := &api.Task{Name: e.ID, Driver: driver, Config: map[string]any{}}
+	if driver == "docker" {
+		task.Config["image"] = image
 		task.Config["ports"] = []any{"http"}
 		task.Config["args"] = []any{"nginx", "-c", "/local/nginx.conf", "-g", "daemon off;"}
 	} else {
 		task.Config["command"] = "nginx"
 		task.Config["args"] = []any{"-c", "${NOMAD_TASK_DIR}/nginx.conf", "-p", "${NOMAD_TASK_DIR}", "-g", "daemon off;"}
 	}
+	task.Templates = []*api.Template{{
+		EmbeddedTmpl: new(conf),
+		DestPath:     new("local/nginx.conf"),
+		ChangeMode:   new("signal"),
+		ChangeSignal: new("SIGHUP"),
+	}}
 	task.Resources = TaskResources(e.Resources, schema.Resources{CPU: 100, Memory: 64})
-	return &BuildResult{
-		Task: task, Prestart: []*api.Task{fetch},
-		Port:  &Port{Label: "http", To: port},
-		Check: HealthCheck(e.Health, nil, "http"),
-	}, nil
+	return task
 }
