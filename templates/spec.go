@@ -3,7 +3,6 @@ package templates
 import (
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
@@ -101,7 +100,7 @@ func (k *specKind) Info() Info { return k.info }
 func specInfo(s Spec) Info {
 	info := Info{
 		Name: s.Name, Label: s.Label, Category: s.Category, Icon: s.Icon, Description: s.Description,
-		Service:  s.Port > 0 && !s.NoService || containsStr(s.Fields, "port") && !s.NoService,
+		Service:  s.Port > 0 && !s.NoService || contains(s.Fields, "port") && !s.NoService,
 		Connects: !s.Leaf,
 		Versions: s.Versions,
 		User:     s.user,
@@ -117,7 +116,7 @@ func specInfo(s Spec) Info {
 		}
 	}
 	for _, f := range s.Fields {
-		info.Fields = append(info.Fields, Field{Name: f, Required: containsStr(s.Required, f), Options: fieldOptions(f)})
+		info.Fields = append(info.Fields, Field{Name: f, Required: contains(s.Required, f), Options: fieldOptions(f)})
 	}
 	// User and database names are not secret: fill them in now, so every
 	// connection gets them whether or not the password comes from Vault.
@@ -446,10 +445,3 @@ func first(vals ...string) string {
 	return ""
 }
 
-func containsStr(list []string, s string) bool { return contains(list, s) }
-
-func sortedCopy(in []string) []string {
-	out := append([]string(nil), in...)
-	sort.Strings(out)
-	return out
-}
