@@ -12,7 +12,7 @@ import {
   type NodeTypes,
   useReactFlow,
 } from '@xyflow/react';
-import type { DragEvent } from 'react';
+import { useState, type DragEvent } from 'react';
 import type { ConnectionEdge } from '../model/graph';
 import { NODE_HEIGHT, NODE_WIDTH } from '../model/graph';
 import type { Theme } from '../theme';
@@ -39,6 +39,11 @@ const lightColor: Record<string, string> = { grey: '#8b93a1', amber: '#e0a526', 
 
 export function CanvasView(p: Props) {
   const rf = useReactFlow();
+  // Fit the view to the elements the canvas opens with. Not on an empty
+  // canvas: React Flow keeps a fitView queued until the first node is
+  // measured, so the first element dropped would make the view jump and
+  // zoom to it instead of staying where it was dropped.
+  const [fitOnOpen] = useState(() => p.nodes.length > 0);
 
   function onDragOver(e: DragEvent) {
     if (e.dataTransfer.types.includes(KIND_MIME) || e.dataTransfer.types.includes('text/plain')) {
@@ -75,7 +80,7 @@ export function CanvasView(p: Props) {
         colorMode={p.theme}
         minZoom={0.2}
         maxZoom={2}
-        fitView
+        fitView={fitOnOpen}
         fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
         defaultEdgeOptions={{ type: 'default' }}
       >

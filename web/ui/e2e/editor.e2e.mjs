@@ -1,0 +1,587 @@
+// End-to-end test of the Backplane editor in a real headless Chromium, driven
+// by playwright-core (no @playwright/test, no downloaded browsers).
+//
+// Run by test/editor_test.go (TestEditorInBrowser), or by hand:
+//
+//   cd web/ui
+//   BASE_URL=http://127.0.0.1:18555 CHROMIUM=/usr/bin/chromium OUT_DIR=/tmp/e2e-out npm run e2e
+//
+// Environment:
+//   BASE_URL  the root of a running `backplane serve` (required), e.g.
+//             http://127.0.0.1:40123. The run creates the project `e2e-shop`
+//             (and deletes a leftover one of a previous run first).
+//   CHROMIUM  the Chromium executable (default /usr/bin/chromium).
+//   OUT_DIR   folder for the screenshots (default ./e2e-out); created if missing.
+//             On a failure, fail-<step>.png shows the page at that moment.
+//   E2E_SLOW  optional: milliseconds of slowMo, to watch a headed debug run.
+//
+// It exits 0 when every step passed, 1 with the failing step and reason
+// otherwise. Steps:
+//   1. create the project through the projects page and open its editor;
+//   2. drag app.nodejs and db.mongodb from the palette onto the canvas (real
+//      HTML5 drag and drop);
+//   3. connect them by dragging from a source handle to a target handle;
+//   4. fill the inspector (repo, start command, an env var);
+//   5. save;
+//   6. reload and check everything persisted; the preview shows the
+//      MONGODB_URL wiring, the YAML view the connection;
+//   7. a stale save from a second page gives the conflict dialog (reload in
+//      one page, overwrite in the other);
+//   8. theme screenshots and the projects page.
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE_URL = (process.env.BASE_URL ?? '').replace(/\/+$/, '');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const OUT_DIR = path.resolve(process.env.OUT_DIR || 'e2e-out');
+const SLUG = 'e2e-shop';
+const NAME = 'E2E Shop';
+const REPO = 'https://github.com/acme/api.git';
+const API = `${BASE_URL}/api/v1`;
+
+if (!BASE_URL) {
+  console.error('editor.e2e: BASE_URL is not set (the address of a running `backplane serve`, e.g. http://127.0.0.1:40123)');
+  process.exit(2);
+}
+mkdirSync(OUT_DIR, { recursive: true });
+
+// ---- small helpers ----
+
+const t0 = Date.now();
+const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// waitFor polls fn until it returns a truthy value (which it returns), or
+// throws "timed out ... waiting for <what>" with the last value or error.
+async function waitFor(fn, what, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    }
+    if (Date.now() > end) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last !== undefined ? ` (last: ${typeof last === 'string' ? last : JSON.stringify(last)})` : ''}`);
+    }
+    await sleep(100);
+  }
+}
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+const tid = (page, id) => page.getByTestId(id); // exact match on data-testid
+
+async function visible(page, id, timeout = 10_000) {
+  await waitFor(() => tid(page, id).isVisible(), `[data-testid="${id}"] to be visible`, timeout);
+  return tid(page, id);
+}
+
+async function gone(page, id, timeout = 10_000) {
+  await waitFor(async () => (await tid(page, id).count()) === 0, `[data-testid="${id}"] to disappear`, timeout);
+}
+
+async function textOf(page, id) {
+  return ((await tid(page, id).textContent()) ?? '').trim();
+}
+
+async function hasText(page, id, want, timeout = 10_000) {
+  return waitFor(
+    async () => {
+      const t = await textOf(page, id);
+      return (want instanceof RegExp ? want.test(t) : t.includes(want)) ? t : false;
+    },
+    `[data-testid="${id}"] to show ${want}`,
+    timeout,
+  );
+}
+
+async function valueIs(page, id, want, timeout = 5_000) {
+  await waitFor(async () => (await tid(page, id).inputValue()) === want, `input [data-testid="${id}"] to hold "${want}"`, timeout);
+}
+
+async function center(locator, what) {
+  const b = await locator.boundingBox();
+  check(b, `${what} has no bounding box (not rendered or hidden)`);
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2, box: b };
+}
+
+async function api(method, p, body, headers = {}) {
+  let res;
+  try {
+    res = await fetch(`${API}${p}`, {
+      method,
+      headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (e) {
+    throw new Error(`${method} ${API}${p}: ${e instanceof Error ? (e.cause?.message ?? e.message) : e} (is backplane serving at BASE_URL=${BASE_URL}?)`);
+  }
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
+
+async function headSchema() {
+  const r = await api('GET', `/projects/${SLUG}/schema`);
+  check(r.status === 200, `GET /projects/${SLUG}/schema: HTTP ${r.status}: ${r.text}`);
+  return r.json;
+}
+
+async function shot(page, name) {
+  const file = path.join(OUT_DIR, name);
+  await page.screenshot({ path: file });
+  console.log(`    screenshot ${file}`);
+}
+
+// The editor's id for a new element is the last part of its kind.
+const NODE = 'nodejs';
+const MONGO = 'mongodb';
+
+// The text of the YAML view (CodeMirror). CodeMirror only renders the lines
+// near the viewport, so scroll through the editor and collect them all.
+async function yamlViewText(page) {
+  return page.evaluate(async () => {
+    const scroller = document.querySelector('[data-testid="yaml-view"] .cm-scroller');
+    if (!scroller) return '';
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
+    const lines = new Map(); // offset of the line from the top of the document -> text
+    const collect = () => {
+      const top = scroller.getBoundingClientRect().top - scroller.scrollTop;
+      for (const el of scroller.querySelectorAll('.cm-line')) lines.set(Math.round(el.getBoundingClientRect().top - top), el.textContent ?? '');
+    };
+    const start = scroller.scrollTop;
+    scroller.scrollTop = 0;
+    await frame();
+    collect();
+    while (scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 1) {
+      const before = scroller.scrollTop;
+      scroller.scrollTop += Math.max(50, scroller.clientHeight - 40);
+      await frame();
+      collect();
+      if (scroller.scrollTop === before) break;
+    }
+    scroller.scrollTop = start;
+    await frame();
+    return [...lines.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]).join('\n');
+  });
+}
+
+// revealText scrolls the element [data-testid=id] (a scrollable box such as
+// a <pre>) so that the first occurrence of text is inside it, and returns
+// true when that text is then within both the box and the window.
+async function revealText(page, id, text) {
+  return page.evaluate(
+    ([id, text]) => {
+      const box = document.querySelector(`[data-testid="${id}"]`);
+      if (!box) return false;
+      const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const i = n.data.indexOf(text);
+        if (i < 0) continue;
+        const range = document.createRange();
+        range.setStart(n, i);
+        range.setEnd(n, i + text.length);
+        box.scrollIntoView({ block: 'nearest' });
+        let r = range.getBoundingClientRect();
+        let b = box.getBoundingClientRect();
+        box.scrollTop += r.top - b.top - b.height / 2;
+        // Lines do not wrap: scroll sideways to a little before the text, so
+        // what follows it (the value) shows too.
+        if (r.right > b.right - 24) box.scrollLeft += r.left - b.left - 80;
+        r = range.getBoundingClientRect();
+        b = box.getBoundingClientRect();
+        const inBox = r.left >= b.left && r.right <= b.right && r.top >= b.top && r.bottom <= b.bottom;
+        const inWindow = r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight;
+        return r.width > 0 && inBox && inWindow;
+      }
+      return false;
+    },
+    [id, text],
+  );
+}
+
+// dismissToasts closes the toasts (they last a few seconds), for a clean shot.
+async function dismissToasts(page) {
+  await waitFor(async () => {
+    const close = page.locator('[data-testid="toast"] .toast-close');
+    if ((await close.count()) === 0) return true;
+    await close.first().click({ timeout: 1_000 }).catch(() => {});
+    return false;
+  }, 'the toasts to close', 5_000);
+}
+
+// dragFromPalette drags a palette item onto the canvas at (fx, fy), fractions
+// of the canvas size, with a real HTML5 drag and drop: Playwright's Chromium
+// backend intercepts the drag started by the mouse (CDP
+// Input.setInterceptDrags) and dispatches dragenter/dragover/drop with a real
+// DataTransfer, so Palette's onDragStart sets the kind MIME type and
+// CanvasView's onDrop reads it back.
+async function dragFromPalette(page, kind, fx, fy) {
+  const canvas = tid(page, 'canvas');
+  const cb = await canvas.boundingBox();
+  check(cb, 'the canvas is not rendered');
+  const target = { x: cb.width * fx, y: cb.height * fy };
+  const before = await page.locator('.react-flow__node').count();
+  await tid(page, `palette-${kind}`).dragTo(canvas, { targetPosition: target });
+  await waitFor(async () => (await page.locator('.react-flow__node').count()) === before + 1, `a node for ${kind} to appear on the canvas after dropping it`);
+  return { x: cb.x + target.x, y: cb.y + target.y };
+}
+
+// ---- the steps ----
+
+const steps = [];
+const step = (name, fn) => steps.push({ name, fn });
+
+let browser;
+let context;
+let page; // page A
+let pageB;
+const pageErrors = [];
+
+function watch(p, label) {
+  p.on('pageerror', (e) => pageErrors.push(`${label}: ${e.message}`));
+  p.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    // 409 on a stale save is expected (step 7); 503 no_cluster from /status too.
+    if (/status of (409|503)/.test(text)) return;
+    console.log(`    [${label} console.error] ${text}`);
+  });
+}
+
+step('1. create the project on the projects page and open it', async () => {
+  // A leftover of an earlier run against the same server would make the
+  // create fail: remove it first.
+  const old = await api('GET', `/projects/${SLUG}`);
+  if (old.status === 200) {
+    const d = await api('DELETE', `/projects/${SLUG}`);
+    check(d.status === 204, `cannot delete the leftover project ${SLUG}: HTTP ${d.status}`);
+    console.log(`    deleted a leftover project ${SLUG}`);
+  }
+  await page.goto(`${BASE_URL}/`);
+  await hasText(page, 'new-project', 'New project');
+  await tid(page, 'new-project').click();
+  await (await visible(page, 'new-project-slug')).fill(SLUG);
+  await tid(page, 'new-project-name').fill(NAME);
+  await tid(page, 'create-project').click();
+  if (await tid(page, 'new-project-error').isVisible().catch(() => false)) throw new Error(`creating the project failed: ${await textOf(page, 'new-project-error')}`);
+  await visible(page, `project-${SLUG}`);
+  await hasText(page, `open-${SLUG}`, NAME);
+  await hasText(page, `project-${SLUG}`, 'rev 1');
+  const p = await api('GET', `/projects/${SLUG}`);
+  check(p.status === 200 && p.json.name === NAME, `the server does not have the project: HTTP ${p.status} ${p.text}`);
+
+  await tid(page, `open-${SLUG}`).click();
+  await waitFor(() => new URL(page.url()).pathname === `/p/${SLUG}`, `the URL to become /p/${SLUG} (is ${page.url()})`);
+  await hasText(page, 'project-name', NAME);
+  await hasText(page, 'revision', 'rev 1');
+  await visible(page, 'canvas');
+  await visible(page, `palette-app.nodejs`);
+  check((await page.locator('.react-flow__node').count()) === 0, 'a new project should have an empty canvas');
+});
+
+step('2. drag app.nodejs and db.mongodb from the palette onto the canvas', async () => {
+  const dropA = await dragFromPalette(page, 'app.nodejs', 0.3, 0.45);
+  const nodeA = await visible(page, `node-${NODE}`);
+  const dropB = await dragFromPalette(page, 'db.mongodb', 0.72, 0.45);
+  const nodeB = await visible(page, `node-${MONGO}`);
+  // Dropped where released (the click-to-add shortcut would put them at the
+  // canvas centre): the node's centre is near the drop point.
+  for (const [node, drop, id] of [
+    [nodeA, dropA, NODE],
+    [nodeB, dropB, MONGO],
+  ]) {
+    const c = await center(node, `node-${id}`);
+    const d = Math.hypot(c.x - drop.x, c.y - drop.y);
+    check(d < 60, `node-${id} is at (${c.x.toFixed(0)},${c.y.toFixed(0)}), ${d.toFixed(0)} px from where it was dropped (${drop.x.toFixed(0)},${drop.y.toFixed(0)})`);
+  }
+  await visible(page, 'unsaved');
+  // The last dropped element is selected in the inspector.
+  await visible(page, 'inspector-element');
+  await valueIs(page, 'field-id', MONGO);
+});
+
+step('3. connect nodejs -> mongodb by dragging between the handles', async () => {
+  const src = await center(tid(page, `handle-source-${NODE}`), `handle-source-${NODE}`);
+  const dst = await center(tid(page, `handle-target-${MONGO}`), `handle-target-${MONGO}`);
+  await page.mouse.move(src.x, src.y);
+  await page.mouse.down();
+  // React Flow starts a connection on pointer moves; go there in steps.
+  await page.mouse.move(src.x + 20, src.y + 10, { steps: 4 });
+  await page.mouse.move(dst.x, dst.y, { steps: 15 });
+  await page.mouse.move(dst.x + 1, dst.y, { steps: 2 });
+  await page.mouse.up();
+  await waitFor(async () => (await page.locator('.react-flow__edge').count()) === 1, 'one .react-flow__edge after connecting the handles');
+  // The new connection is selected: its inspector names both ends and the
+  // env var the target injects.
+  await visible(page, 'inspector-connection');
+  await hasText(page, 'field-from', NODE);
+  await hasText(page, 'field-to', MONGO);
+  const ph = await tid(page, 'field-env').getAttribute('placeholder');
+  check(ph === 'MONGODB_URL', `the connection's env var placeholder is "${ph}", want MONGODB_URL`);
+  await hasText(page, 'inspector-connection', 'MONGODB_URL');
+});
+
+step('4. fill the nodejs inspector: repo, start command, an env var', async () => {
+  await tid(page, `node-${NODE}`).locator('.el-head').click();
+  await visible(page, 'inspector-element');
+  await valueIs(page, 'field-id', NODE);
+  await hasText(page, 'field-kind', 'app.nodejs');
+  await tid(page, 'field-source.repo').fill(REPO);
+  await tid(page, 'field-source.start').fill('npm start');
+  await tid(page, 'field-env-key-0').fill('LOG_LEVEL');
+  await tid(page, 'field-env-value-0').fill('debug');
+  await valueIs(page, 'field-source.repo', REPO);
+  await valueIs(page, 'field-env-key-0', 'LOG_LEVEL');
+  await valueIs(page, 'field-env-value-0', 'debug');
+  // A blank env row is always added after the last one.
+  await valueIs(page, 'field-env-key-1', '');
+  // The element (and the schema) validate: no problems left.
+  await hasText(page, 'problem-count', /^0$/, 10_000).catch(async (e) => {
+    const list = await textOf(page, 'problems');
+    throw new Error(`${e.message}; problems: ${list}`);
+  });
+  await waitFor(async () => (await tid(page, `node-problem-${NODE}`).count()) === 0, `no problem badge on node-${NODE}`);
+});
+
+step('5. save', async () => {
+  await tid(page, 'save-message').fill('e2e: nodejs + mongodb');
+  await tid(page, 'save').click();
+  await hasText(page, 'revision', 'rev 2');
+  await gone(page, 'unsaved');
+  await waitFor(() => page.getByTestId('toast').filter({ hasText: 'Saved revision 2' }).isVisible(), 'the toast "Saved revision 2"');
+  const doc = await headSchema();
+  check(doc.revision === 2, `the server's head is revision ${doc.revision}, want 2`);
+  const y = doc.yaml;
+  for (const want of [`id: ${NODE}`, `kind: app.nodejs`, `id: ${MONGO}`, `kind: db.mongodb`, `repo: ${REPO}`, 'start: npm start', 'LOG_LEVEL: debug', `from: ${NODE}`, `to: ${MONGO}`]) {
+    check(y.includes(want), `the saved YAML on the server lacks "${want}":\n${y}`);
+  }
+  const revs = await api('GET', `/projects/${SLUG}/revisions`);
+  check(revs.json?.revisions?.[0]?.message === 'e2e: nodejs + mongodb', `revision 2's message is ${JSON.stringify(revs.json?.revisions?.[0]?.message)}`);
+  await shot(page, 'editor-saved.png');
+});
+
+step('6. reload: everything persisted; preview shows MONGODB_URL, YAML the connection', async () => {
+  await page.reload();
+  await hasText(page, 'revision', 'rev 2');
+  await visible(page, `node-${NODE}`);
+  await visible(page, `node-${MONGO}`);
+  await waitFor(async () => (await page.locator('.react-flow__edge').count()) === 1, 'the edge after the reload');
+  check((await page.locator('.react-flow__node').count()) === 2, 'expected exactly 2 nodes after the reload');
+  check((await tid(page, 'unsaved').count()) === 0, 'a freshly loaded project shows "unsaved"');
+
+  await tid(page, `node-${NODE}`).locator('.el-head').click();
+  await visible(page, 'inspector-element');
+  await valueIs(page, 'field-id', NODE);
+  await valueIs(page, 'field-source.repo', REPO);
+  await valueIs(page, 'field-source.start', 'npm start');
+  await valueIs(page, 'field-env-key-0', 'LOG_LEVEL');
+  await valueIs(page, 'field-env-value-0', 'debug');
+
+  // Preview: the job the nodejs element renders to gets MONGODB_URL from the
+  // connection.
+  await tid(page, 'tab-preview').click();
+  await visible(page, 'preview-panel');
+  await tid(page, 'preview-tab-hcl').click();
+  const hcl = await hasText(page, 'preview-content', 'MONGODB_URL', 15_000);
+  check(hcl.includes('LOG_LEVEL'), 'the HCL preview lacks the LOG_LEVEL env var');
+  check(hcl.includes('acme/api'), 'the HCL preview lacks the source repo');
+  // The variable is deep in a long template line: scroll the preview to it
+  // and check it is on screen, inside the preview box.
+  await waitFor(() => revealText(page, 'preview-content', 'MONGODB_URL'), 'MONGODB_URL scrolled into view inside the preview');
+  await shot(page, 'editor-preview.png');
+  await tid(page, 'tab-inspector').click();
+
+  // YAML view: the connection from nodejs to mongodb.
+  await tid(page, 'yaml-toggle').click();
+  await visible(page, 'yaml-view');
+  const text = await waitFor(async () => {
+    const t = await yamlViewText(page);
+    return t.includes(`from: ${NODE}`) ? t : false;
+  }, `the YAML view to show "from: ${NODE}"`);
+  check(/\bfrom:\s*nodejs\b[\s,]*to:\s*mongodb\b/.test(text), `the YAML view has no connection nodejs -> mongodb:\n${text}`);
+  for (const want of [`repo: ${REPO}`, 'LOG_LEVEL: debug', `kind: db.mongodb`]) check(text.includes(want), `the YAML view lacks "${want}":\n${text}`);
+  await page.locator('[data-testid="yaml-view"] .cm-line', { hasText: `from: ${NODE}` }).scrollIntoViewIfNeeded();
+  check((await tid(page, 'yaml-error').count()) === 0, 'the YAML view shows an error');
+  await shot(page, 'editor-yaml.png');
+  await tid(page, 'yaml-toggle').click();
+  await visible(page, 'canvas');
+  await visible(page, `node-${NODE}`);
+});
+
+step('7. a stale save from a second page gives the conflict dialog', async () => {
+  pageB = await context.newPage();
+  watch(pageB, 'page B');
+  await pageB.goto(`${BASE_URL}/p/${SLUG}`);
+  await hasText(pageB, 'revision', 'rev 2');
+  await visible(pageB, `node-${NODE}`);
+
+  // A: set the branch of nodejs and save: revision 3.
+  await tid(page, `node-${NODE}`).locator('.el-head').click();
+  await valueIs(page, 'field-id', NODE);
+  await tid(page, 'field-source.branch').fill('release');
+  await visible(page, 'unsaved');
+  await tid(page, 'save').click();
+  await hasText(page, 'revision', 'rev 3');
+  await gone(page, 'unsaved');
+
+  // B, still on revision 2: add an env var and save: conflict.
+  await tid(pageB, `node-${NODE}`).locator('.el-head').click();
+  await valueIs(pageB, 'field-id', NODE);
+  await valueIs(pageB, 'field-source.branch', '');
+  await tid(pageB, 'field-env-key-1').fill('FROM_B');
+  await tid(pageB, 'field-env-value-1').fill('yes');
+  await visible(pageB, 'unsaved');
+  await tid(pageB, 'save').click();
+  const dialog = await visible(pageB, 'conflict-dialog');
+  check((await dialog.getAttribute('role')) === 'dialog', 'conflict-dialog has no role="dialog"');
+  await hasText(pageB, 'conflict-dialog', /^Conflict/);
+  await hasText(pageB, 'conflict-head', 'Revision 3');
+  await hasText(pageB, 'revision', 'rev 2');
+  check((await headSchema()).revision === 3, 'the stale save changed the head');
+  await shot(pageB, 'editor-conflict.png');
+
+  // B: Reload takes A's revision 3 and drops B's edit.
+  await tid(pageB, 'conflict-reload').click();
+  await gone(pageB, 'conflict-dialog');
+  await hasText(pageB, 'revision', 'rev 3');
+  await gone(pageB, 'unsaved');
+  await tid(pageB, `node-${NODE}`).locator('.el-head').click();
+  await valueIs(pageB, 'field-source.branch', 'release');
+  await valueIs(pageB, 'field-env-key-0', 'LOG_LEVEL');
+  await valueIs(pageB, 'field-env-key-1', '');
+  check((await pageB.locator('.react-flow__edge').count()) === 1, 'page B lost the edge after reloading');
+
+  // The other way round: B saves revision 4, A (on 3) saves and overwrites.
+  await tid(pageB, 'field-env-key-1').fill('FROM_B');
+  await tid(pageB, 'field-env-value-1').fill('yes');
+  await tid(pageB, 'save').click();
+  await hasText(pageB, 'revision', 'rev 4');
+  await gone(pageB, 'unsaved');
+
+  await valueIs(page, 'field-id', NODE);
+  await tid(page, 'field-source.branch').fill('main');
+  await tid(page, 'save').click();
+  await visible(page, 'conflict-dialog');
+  await hasText(page, 'conflict-head', 'Revision 4');
+  await tid(page, 'conflict-overwrite').click();
+  await gone(page, 'conflict-dialog');
+  await hasText(page, 'revision', 'rev 5');
+  await gone(page, 'unsaved');
+  await valueIs(page, 'field-source.branch', 'main');
+  const head = await headSchema();
+  check(head.revision === 5, `after overwriting, the head is revision ${head.revision}, want 5`);
+  check(head.yaml.includes('branch: main'), `the overwritten head lacks A's "branch: main":\n${head.yaml}`);
+  check(!head.yaml.includes('FROM_B'), `the overwritten head still has B's FROM_B:\n${head.yaml}`);
+  check(head.yaml.includes(`from: ${NODE}`) && head.yaml.includes(`to: ${MONGO}`), `the overwritten head lost the connection:\n${head.yaml}`);
+
+  // B learns about revision 5 from the server (the events stream).
+  await visible(pageB, 'revision-notice', 15_000);
+  await hasText(pageB, 'revision-notice', '5');
+  await tid(pageB, 'revision-reload').click();
+  await hasText(pageB, 'revision', 'rev 5');
+  await gone(pageB, 'revision-notice');
+  await pageB.close();
+  pageB = undefined;
+});
+
+step('8. theme screenshots and the projects page', async () => {
+  await tid(page, 'tab-inspector').click();
+  const theme = () => page.evaluate(() => document.documentElement.dataset.theme || 'dark');
+  const first = await theme();
+  await page.mouse.move(5, 700); // no hover tooltip in the shots
+  await dismissToasts(page);
+  await shot(page, `editor-${first}.png`);
+  await tid(page, 'theme-toggle').click();
+  const second = await waitFor(async () => {
+    const t = await theme();
+    return t !== first ? t : false;
+  }, 'the theme to change after theme-toggle');
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await shot(page, `editor-${second}.png`);
+  await tid(page, 'theme-toggle').click();
+  await waitFor(async () => (await theme()) === first, 'the theme to switch back');
+  const bg2 = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  check(bg !== bg2, `the page background did not change with the theme (${bg})`);
+
+  await tid(page, 'back').click();
+  await visible(page, `project-${SLUG}`);
+  await hasText(page, `project-${SLUG}`, 'rev 5');
+  await hasText(page, `open-${SLUG}`, NAME);
+  await dismissToasts(page);
+  await shot(page, 'projects.png');
+});
+
+// ---- run ----
+
+// A hung step must not outlive the Go test's 5-minute limit silently.
+const watchdog = setTimeout(() => {
+  console.log(`editor.e2e: FAILED: still running after 4 minutes, giving up`);
+  process.exit(1);
+}, 240_000);
+watchdog.unref();
+
+let failed = false;
+try {
+  const h = await api('GET', '/healthz');
+  check(h.status === 200, `GET ${API}/healthz: HTTP ${h.status}: ${h.text}`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    slowMo: Number(process.env.E2E_SLOW) || undefined,
+    timeout: 60_000,
+  });
+  console.log(`editor.e2e: ${browser.browserType().name()} ${browser.version()} against ${BASE_URL}, screenshots in ${OUT_DIR}`);
+  context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(30_000);
+  page = await context.newPage();
+  watch(page, 'page A');
+
+  for (const s of steps) {
+    const started = Date.now();
+    console.log(`- ${s.name}`);
+    try {
+      await s.fn();
+      if (pageErrors.length) throw new Error(`uncaught error in the page: ${pageErrors.join('; ')}`);
+    } catch (e) {
+      failed = true;
+      // stdout only, so the messages keep their order in a combined log.
+      console.log(`FAIL ${s.name}\n  ${e instanceof Error ? e.message : e}`);
+      if (e instanceof Error && e.stack && process.env.E2E_STACK) console.log(e.stack);
+      const tag = s.name.split('.')[0];
+      for (const [p, label] of [
+        [page, 'a'],
+        [pageB, 'b'],
+      ]) {
+        if (p && !p.isClosed()) {
+          await p.screenshot({ path: path.join(OUT_DIR, `fail-${tag}-${label}.png`) }).catch(() => {});
+        }
+      }
+      console.log(`  (screenshots of the failure: ${path.join(OUT_DIR, `fail-${tag}-*.png`)})`);
+      break;
+    }
+    console.log(`  ok (${secs(Date.now() - started)})`);
+  }
+} catch (e) {
+  failed = true;
+  console.log(`editor.e2e: ${e instanceof Error ? e.message : e}`);
+} finally {
+  await browser?.close().catch(() => {});
+}
+
+console.log(`editor.e2e: ${failed ? 'FAILED' : 'passed'} in ${secs(Date.now() - t0)}`);
+process.exit(failed ? 1 : 0);
