@@ -65,7 +65,8 @@ type Observation struct {
 //
 //	not registered or stopped                → stopped
 //	registered, no allocation running yet    → pending (failed if the last ones failed)
-//	deployment running                       → deploying
+//	deployment running                       → deploying (healthy once every
+//	                                           desired instance is healthy)
 //	deployment failed                        → failed
 //	deployment successful, all desired up    → healthy
 //	fewer running than desired, or unhealthy → degraded
@@ -124,6 +125,12 @@ func Compute(o Observation) (state State, desired, running, healthy int, version
 	if d := o.Deployment; d != nil && d.JobVersion == version {
 		switch d.Status {
 		case "running", "pending", "initializing", "paused", "blocked", "unblocking":
+			if d.Status == "running" && desired > 0 && healthy >= desired && running >= desired {
+				// Every desired instance of this version passed its
+				// checks for min_healthy_time: Nomad has only to record
+				// the deployment's success, which lags by seconds.
+				return StateHealthy, desired, running, healthy, version
+			}
 			return StateDeploying, desired, running, healthy, version
 		case "failed", "cancelled":
 			if running > 0 {
