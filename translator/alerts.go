@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/nomad/api"
 	amconfig "github.com/prometheus/alertmanager/config"
@@ -157,23 +158,32 @@ func (t *translation) alertmanager() (string, error) {
 // string, so quotes in it are escaped.
 type ruleSpec struct {
 	Alert, Expr, For, Severity, Summary string
+
+	once  sync.Once
+	parts []string
 }
 
-var elementRules = []ruleSpec{
-	{
+// exprParts splits Expr around the job ID placeholder, once.
+func (r *ruleSpec) exprParts() []string {
+	r.once.Do(func() { r.parts = strings.Split(r.Expr, "%[1]s") })
+	return r.parts
+}
+
+var elementRules = []*ruleSpec{
+	&ruleSpec{
 		Alert:    "BackplaneRestartLoop",
 		Expr:     `sum by (task) (increase(nomad_client_allocs_restart{job=\"%[1]s\"}[15m])) > 3`,
 		Severity: "critical",
 		Summary:  "a task restarted more than 3 times in 15 minutes",
 	},
-	{
+	&ruleSpec{
 		Alert:    "BackplaneMemoryNearLimit",
 		Expr:     `max by (task) (nomad_client_allocs_memory_usage{job=\"%[1]s\"} / nomad_client_allocs_memory_allocated{job=\"%[1]s\"}) > 0.9`,
 		For:      "5m",
 		Severity: "warning",
 		Summary:  "memory above 90% of its limit for 5 minutes",
 	},
-	{
+	&ruleSpec{
 		Alert:    "BackplaneCPUNearLimit",
 		Expr:     `max by (task) (nomad_client_allocs_cpu_total_ticks{job=\"%[1]s\"} / nomad_client_allocs_cpu_allocated{job=\"%[1]s\"}) > 0.9`,
 		For:      "10m",
@@ -209,7 +219,12 @@ func (t *translation) rules() string {
 			b.WriteString("\n      - alert: \"")
 			b.WriteString(r.Alert)
 			b.WriteString("\"\n        expr: \"")
-			fmt.Fprintf(&b, r.Expr, job)
+			for i, part := range r.exprParts() {
+				if i > 0 {
+					b.WriteString(job)
+				}
+				b.WriteString(part)
+			}
 			b.WriteByte('"')
 			if r.For != "" {
 				b.WriteString("\n        for: \"" + r.For + "\"")
