@@ -27,7 +27,11 @@
 //      MONGODB_URL wiring, the YAML view the connection;
 //   7. a stale save from a second page gives the conflict dialog (reload in
 //      one page, overwrite in the other);
-//   8. theme screenshots and the projects page.
+//   8. theme screenshots and the projects page;
+//   9. the deploy history (History tab, Deploys): the server's list (empty
+//      without a cluster), then a mocked list to check the rendering; with
+//      no cluster, Rollback, Destroy element and Destroy… are disabled with
+//      the tooltip "No cluster connected".
 
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -523,6 +527,93 @@ step('8. theme screenshots and the projects page', async () => {
   await hasText(page, `open-${SLUG}`, NAME);
   await dismissToasts(page);
   await shot(page, 'projects.png');
+});
+
+step('9. deploy history; with no cluster, rollback and destroy are disabled', async () => {
+  const h = await api('GET', '/healthz');
+  const noCluster = h.json?.cluster !== 'connected';
+  const deps = await api('GET', `/projects/${SLUG}/deployments`);
+  check(deps.status === 200 && Array.isArray(deps.json?.deployments), `GET /projects/${SLUG}/deployments: HTTP ${deps.status}: ${deps.text}`);
+  const real = deps.json.deployments;
+
+  await tid(page, `open-${SLUG}`).click();
+  await hasText(page, 'revision', 'rev 5');
+  await visible(page, `node-${NODE}`);
+
+  // The top bar's overflow menu: Destroy… (disabled without a cluster) and
+  // the way to the deploy history.
+  await tid(page, 'more').click();
+  await visible(page, 'more-menu');
+  if (noCluster) {
+    check(await tid(page, 'destroy').isDisabled(), 'Destroy… is enabled with no cluster');
+    const title = await tid(page, 'destroy').getAttribute('title');
+    check(title === 'No cluster connected', `Destroy…'s tooltip is "${title}", want "No cluster connected"`);
+  }
+  await tid(page, 'open-deploys').click();
+  await gone(page, 'more-menu');
+  await visible(page, 'history-panel');
+  check((await tid(page, 'history-tab-deploys').getAttribute('aria-selected')) === 'true', 'the Deploys sub-tab is not selected after "Deploy history"');
+  await visible(page, 'deployments');
+  if (real.length === 0) await hasText(page, 'deployments-empty', 'No deployments yet');
+  else await visible(page, `deployment-${real[0].id}`);
+  await page.mouse.move(5, 700);
+  await dismissToasts(page);
+  await shot(page, 'editor-history.png');
+
+  // The revisions are the other sub-tab.
+  await tid(page, 'history-tab-revisions').click();
+  await visible(page, 'revision-5');
+  await tid(page, 'history-tab-deploys').click();
+  await visible(page, 'deployments');
+
+  // A list (mocked: without a cluster the server has none) renders newest
+  // first with coloured status badges.
+  const mocked = [
+    { id: 41, project: SLUG, revision: 4, action: 'deploy', author: 'ann', status: 'succeeded', summary: '2 registered, 0 unchanged, 0 removed, 0 failed, 0 conflicts', created_at: '2025-03-01T10:00:00Z', updated_at: '2025-03-01T10:01:00Z' },
+    { id: 43, project: SLUG, revision: 5, action: 'deploy', author: 'bob', status: 'running', summary: '', created_at: '2025-03-02T09:00:00Z', updated_at: '2025-03-02T09:00:00Z' },
+    { id: 42, project: SLUG, revision: 5, action: 'rollback', author: 'ann', status: 'failed', summary: '1 jobs: no earlier stable version', created_at: '2025-03-01T12:00:00Z', updated_at: '2025-03-01T12:00:00Z' },
+  ];
+  const route = `**/api/v1/projects/${SLUG}/deployments`;
+  await page.route(route, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ deployments: mocked }) }));
+  try {
+    await tid(page, 'deployments-refresh').click();
+    await visible(page, 'deployment-43');
+    const order = await page.locator('[data-testid="deployments"] [data-testid^="deployment-"]:not([data-testid^="deployment-status-"])').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+    check(JSON.stringify(order) === JSON.stringify(['deployment-43', 'deployment-42', 'deployment-41']), `the deployments are in the order ${order}, want newest first 43, 42, 41`);
+    for (const [id, status, cls] of [
+      [43, 'running', 'badge-amber'],
+      [42, 'failed', 'badge-red'],
+      [41, 'succeeded', 'badge-green'],
+    ]) {
+      await hasText(page, `deployment-status-${id}`, status);
+      const c = (await tid(page, `deployment-status-${id}`).getAttribute('class')) ?? '';
+      check(c.includes(cls), `deployment ${id} (${status}) has the badge class "${c}", want ${cls}`);
+    }
+    await hasText(page, 'deployment-42', 'no earlier stable version');
+    await hasText(page, 'deployment-43', 'bob');
+    await shot(page, 'editor-history-list.png');
+  } finally {
+    await page.unroute(route);
+  }
+
+  // The element's cluster actions in the inspector.
+  await tid(page, 'tab-inspector').click();
+  await tid(page, `node-${NODE}`).locator('.el-head').click();
+  await visible(page, 'inspector-element');
+  await visible(page, 'rollback');
+  await visible(page, 'destroy-element');
+  if (noCluster) {
+    for (const id of ['rollback', 'destroy-element']) {
+      check(await tid(page, id).isDisabled(), `${id} is enabled with no cluster`);
+      const title = await tid(page, id).getAttribute('title');
+      check(title === 'No cluster connected', `${id}'s tooltip is "${title}", want "No cluster connected"`);
+    }
+    // And the server agrees.
+    const rb = await api('POST', `/projects/${SLUG}/rollback`, { element: NODE });
+    check(rb.status === 503 && rb.json?.error?.code === 'no_cluster', `POST rollback without a cluster: HTTP ${rb.status} ${rb.text}`);
+  } else {
+    console.log('    (the server has a cluster: the disabled checks are skipped)');
+  }
 });
 
 // ---- run ----

@@ -98,6 +98,28 @@ export interface DeployResult {
   items?: DeployItem[];
 }
 
+// One job's outcome of a rollback or a destroy (jobs.OpResult): version is
+// the version rolled back to, error what went wrong in that region.
+export interface OpResult {
+  element: string;
+  region: string;
+  job_id?: string;
+  namespace?: string;
+  version?: number;
+  eval_id?: string;
+  error?: string;
+}
+
+export interface RollbackBody {
+  element: string;
+  version?: number;
+}
+
+export interface DestroyBody {
+  elements?: string[];
+  purge: boolean;
+}
+
 export interface Health {
   status: string;
   store?: string;
@@ -205,6 +227,12 @@ export const api = {
     request<PlanResult>('POST', `/projects/${enc(p)}/plan`, { body }).then((r) => r.data),
   deploy: (p: string, body: { revision?: number; elements?: string[]; prune?: boolean } = {}) =>
     request<DeployResult>('POST', `/projects/${enc(p)}/deploy`, { body }).then((r) => r.data),
+  rollback: (p: string, body: RollbackBody) =>
+    request<{ results: OpResult[] }>('POST', `/projects/${enc(p)}/rollback`, { body }).then((r) => r.data.results ?? []),
+  destroy: (p: string, body: DestroyBody) =>
+    request<{ results: OpResult[] }>('POST', `/projects/${enc(p)}/destroy`, { body }).then((r) => r.data.results ?? []),
+  deployments: (p: string) =>
+    request<{ deployments: Deployment[] }>('GET', `/projects/${enc(p)}/deployments`).then((r) => r.data.deployments ?? []),
   status: (p: string) => request<{ statuses: Status[] }>('GET', `/projects/${enc(p)}/status`).then((r) => r.data.statuses ?? []),
   eventsUrl: (p: string) => `${API_BASE}/projects/${enc(p)}/events`,
 };

@@ -7,6 +7,7 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, errorMessage, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
+import { actionBlocked, clusterMissing as isClusterMissing, NO_CLUSTER, savedElementIds } from '../model/cluster';
 import { connectionFieldTestId, fieldTestId, problemTarget } from '../model/form';
 import {
   addConnection,
@@ -42,12 +43,14 @@ import { navigate } from '../router';
 import type { Theme } from '../theme';
 import { ClusterBadge } from '../ui/ClusterBadge';
 import { Icon } from '../ui/icons';
+import { OverflowMenu } from '../ui/Menu';
 import { ThemeToggle } from '../ui/ThemeToggle';
 import { useToast } from '../ui/toast';
 import { CanvasView } from './CanvasView';
+import { ClusterOpDialog, type ClusterOp } from './ClusterOpDialog';
 import { ConflictDialog } from './ConflictDialog';
 import type { ViewNode } from './ElementNodeView';
-import { HistoryPanel } from './HistoryPanel';
+import { HistoryPanel, type HistoryView } from './HistoryPanel';
 import { EdgeInspector, ElementInspector } from './Inspector';
 import { Palette } from './Palette';
 import { PlanDialog } from './PlanDialog';
@@ -122,6 +125,8 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
   const [planOpen, setPlanOpen] = useState(false);
   const [deployment, setDeployment] = useState<Deployment | null>(null);
   const [noCluster, setNoCluster] = useState(false);
+  const [op, setOp] = useState<ClusterOp | null>(null);
+  const [historyView, setHistoryView] = useState<HistoryView>('revisions');
   const [focus, setFocus] = useState<{ testid: string; n: number } | null>(null);
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
   const clipboard = useRef<Clipboard | null>(null);
@@ -234,7 +239,8 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
     };
   }, [slug]);
 
-  const clusterMissing = noCluster || (health !== null && health.status !== 'unreachable' && health.cluster !== undefined && health.cluster !== 'connected');
+  const clusterMissing = isClusterMissing(health, noCluster);
+  const savedIds = useMemo(() => savedElementIds(savedJson), [savedJson]);
 
   // ---- save ----
   const save = useCallback(
@@ -485,7 +491,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
   keyHandler.current = (e: KeyboardEvent) => {
     const t = e.target as HTMLElement | null;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
-    if (planOpen || conflict) return;
+    if (planOpen || conflict || op) return;
     const mod = e.ctrlKey || e.metaKey;
     const k = e.key.toLowerCase();
     if (mod && k === 'z' && !e.shiftKey) {
@@ -675,6 +681,27 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
         <button className="btn" data-testid={planOpen ? 'topbar-deploy' : 'deploy'} onClick={() => setPlanOpen(true)} title={clusterMissing ? 'No cluster connected' : 'Plan, then deploy'}>
           Deploy
         </button>
+        <OverflowMenu
+          items={[
+            {
+              label: 'Deploy history',
+              testid: 'open-deploys',
+              title: 'Show the deployments in the History tab',
+              onSelect: () => {
+                setTab('history');
+                setHistoryView('deploys');
+              },
+            },
+            {
+              label: 'Destroy…',
+              testid: 'destroy',
+              danger: true,
+              disabled: clusterMissing ? NO_CLUSTER : undefined,
+              title: `Stop every job of ${slug}`,
+              onSelect: () => setOp({ action: 'destroy' }),
+            },
+          ]}
+        />
         <ThemeToggle theme={theme} toggle={toggleTheme} />
       </header>
       {showRemote && (
@@ -758,6 +785,11 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                     return undefined;
                   }}
                   onDelete={removeSelection}
+                  cluster={{
+                    blocked: actionBlocked({ clusterMissing, element: selectedEl.id, savedIds }),
+                    onRollback: () => setOp({ action: 'rollback', element: selectedEl.id, regions: elementRegions(schema, selectedEl) }),
+                    onDestroy: () => setOp({ action: 'destroy', element: selectedEl.id, regions: elementRegions(schema, selectedEl) }),
+                  }}
                 />
               ) : selectedEdge ? (
                 <EdgeInspector
@@ -794,6 +826,9 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
               <HistoryPanel
                 slug={slug}
                 revision={revision}
+                deployment={deployment}
+                view={historyView}
+                onView={setHistoryView}
                 onRestore={(text, n) => {
                   const r = yamlToSchema(text);
                   if (!r.ok) {
@@ -818,6 +853,17 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
           deployment={deployment}
           onClose={() => setPlanOpen(false)}
           onSave={() => save()}
+          onNoCluster={() => setNoCluster(true)}
+        />
+      )}
+      {op && (
+        <ClusterOpDialog
+          slug={slug}
+          op={op}
+          revision={revision}
+          dirty={dirty}
+          clusterMissing={clusterMissing}
+          onClose={() => setOp(null)}
           onNoCluster={() => setNoCluster(true)}
         />
       )}

@@ -1,10 +1,18 @@
-import { useCallback, useEffect, useState } from 'react';
-import { api, errorMessage, type RevisionInfo } from '../api';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, errorMessage, type Deployment, type RevisionInfo } from '../api';
+import { deploymentBadge, sortDeployments, upsertDeployment } from '../model/cluster';
 import { formatTime } from '../model/util';
+
+export type HistoryView = 'revisions' | 'deploys';
 
 interface Props {
   slug: string;
   revision: number;
+  // The latest `deployment` event of the editor's events stream: the deploy
+  // list takes it in and reloads.
+  deployment: Deployment | null;
+  view: HistoryView;
+  onView: (v: HistoryView) => void;
   onRestore: (yaml: string, n: number) => void;
 }
 
@@ -24,7 +32,94 @@ export function DiffView({ text }: { text: string }) {
   );
 }
 
-export function HistoryPanel({ slug, revision, onRestore }: Props) {
+export function HistoryPanel({ slug, revision, deployment, view, onView, onRestore }: Props) {
+  return (
+    <div className="inspector-body" data-testid="history-panel">
+      <div className="tabs small-tabs" role="tablist">
+        {(
+          [
+            ['revisions', 'Revisions'],
+            ['deploys', 'Deploys'],
+          ] as [HistoryView, string][]
+        ).map(([v, label]) => (
+          <button key={v} role="tab" aria-selected={view === v} className={view === v ? 'active' : ''} data-testid={`history-tab-${v}`} onClick={() => onView(v)}>
+            {label}
+          </button>
+        ))}
+      </div>
+      {view === 'revisions' ? <Revisions slug={slug} revision={revision} onRestore={onRestore} /> : <Deployments slug={slug} deployment={deployment} />}
+    </div>
+  );
+}
+
+function Deployments({ slug, deployment }: { slug: string; deployment: Deployment | null }) {
+  const [list, setList] = useState<Deployment[] | null>(null);
+  const [error, setError] = useState('');
+
+  const load = useCallback(() => {
+    api
+      .deployments(slug)
+      .then((d) => {
+        setList(sortDeployments(d));
+        setError('');
+      })
+      .catch((e) => setError(errorMessage(e)));
+  }, [slug]);
+  useEffect(load, [load]);
+  // A deployment started or ended (one that arrived before this list was
+  // shown is in the first load): show it at once, then reload the list.
+  const seen = useRef(deployment);
+  useEffect(() => {
+    if (!deployment || deployment === seen.current) return;
+    seen.current = deployment;
+    setList((l) => (l === null ? l : upsertDeployment(l, deployment)));
+    load();
+  }, [deployment, load]);
+
+  return (
+    <>
+      <div className="row">
+        <div className="insp-title">Deployments</div>
+        <div className="spacer" />
+        <button className="btn btn-small" data-testid="deployments-refresh" onClick={load}>
+          Refresh
+        </button>
+      </div>
+      {error && <div className="banner banner-error">{error}</div>}
+      {list === null && !error && <div className="muted small">Loading…</div>}
+      {list !== null && (
+        <div data-testid="deployments">
+          {list.length === 0 ? (
+            <div className="empty small" data-testid="deployments-empty">
+              No deployments yet. Deploys, rollbacks and destroys are listed here, newest first.
+            </div>
+          ) : (
+            <ul className="rev-list">
+              {list.map((d) => (
+                <li key={String(d.id)} className="deploy" data-testid={`deployment-${d.id}`}>
+                  <div className="deploy-head">
+                    <span className="deploy-action">{d.action || 'deploy'}</span>
+                    {d.revision ? <span className="muted small mono">rev {d.revision}</span> : null}
+                    <div className="spacer" />
+                    <span className={`badge ${deploymentBadge(d.status)}`} data-testid={`deployment-status-${d.id}`}>
+                      {d.status || 'unknown'}
+                    </span>
+                  </div>
+                  {d.summary && <div className="deploy-summary small">{d.summary}</div>}
+                  <div className="muted small">
+                    {d.author || 'anonymous'} · {formatTime(d.created_at)}
+                  </div>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
+
+function Revisions({ slug, revision, onRestore }: { slug: string; revision: number; onRestore: (yaml: string, n: number) => void }) {
   const [revs, setRevs] = useState<RevisionInfo[] | null>(null);
   const [error, setError] = useState('');
   const [open, setOpen] = useState<number | null>(null);
@@ -64,9 +159,9 @@ export function HistoryPanel({ slug, revision, onRestore }: Props) {
   }
 
   return (
-    <div className="inspector-body" data-testid="history-panel">
+    <>
       <div className="row">
-        <div className="insp-title">History</div>
+        <div className="insp-title">Revisions</div>
         <div className="spacer" />
         <button className="btn btn-small" onClick={load}>
           Refresh
@@ -102,6 +197,6 @@ export function HistoryPanel({ slug, revision, onRestore }: Props) {
           </li>
         ))}
       </ul>
-    </div>
+    </>
   );
 }

@@ -50,9 +50,12 @@ interface ElementProps {
   onChange: (fn: (e: Element) => Element, key: string) => void;
   onRename: (to: string) => string | undefined;
   onDelete: () => void;
+  // Cluster actions on the element's jobs; blocked says why they cannot run
+  // now (no cluster, element not saved), shown as the buttons' tooltip.
+  cluster?: { blocked?: string; onRollback: () => void; onDestroy: () => void };
 }
 
-export function ElementInspector({ schema, element: el, kinds, problems, onChange, onRename, onDelete }: ElementProps) {
+export function ElementInspector({ schema, element: el, kinds, problems, onChange, onRename, onDelete, cluster }: ElementProps) {
   const kind = kinds[el.kind];
   const errs = problemsByInput(problems, el, schema);
   const [idDraft, setIdDraft] = useState(el.id);
@@ -295,6 +298,30 @@ export function ElementInspector({ schema, element: el, kinds, problems, onChang
       </div>
       {!kind && <div className="banner banner-warn">Unknown kind “{el.kind}”: every field is shown.</div>}
       {kind?.description && <p className="muted small">{kind.description}</p>}
+      {cluster && (
+        <div className="insp-actions" data-testid="element-cluster-actions" title={cluster.blocked}>
+          <span className="muted small">Cluster</span>
+          <div className="spacer" />
+          <button
+            className="btn btn-small"
+            data-testid="rollback"
+            disabled={!!cluster.blocked}
+            title={cluster.blocked ?? `Roll ${el.id} back to an earlier job version`}
+            onClick={cluster.onRollback}
+          >
+            Rollback…
+          </button>
+          <button
+            className="btn btn-small btn-danger"
+            data-testid="destroy-element"
+            disabled={!!cluster.blocked}
+            title={cluster.blocked ?? `Stop the jobs of ${el.id}`}
+            onClick={cluster.onDestroy}
+          >
+            Destroy element…
+          </button>
+        </div>
+      )}
       {errs['']?.map((m, i) => (
         <div key={i} className="banner banner-error">
           {m}

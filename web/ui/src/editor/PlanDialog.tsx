@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, errorMessage, type DeployResult, type Deployment, type PlanResult } from '../api';
+import { NO_CLUSTER } from '../model/cluster';
 import { stateLight, type Status } from '../model/types';
 import { Dialog } from '../ui/Dialog';
 
@@ -30,8 +31,6 @@ const ACTION_CLASS: Record<string, string> = {
   remove: 'badge-red',
   error: 'badge-red',
 };
-
-const NO_CLUSTER = 'No cluster connected';
 
 export function PlanDialog({ slug, revision, dirty, statuses, deployment, onClose, onSave, onNoCluster }: Props) {
   const [plan, setPlan] = useState<PlanResult | null>(null);

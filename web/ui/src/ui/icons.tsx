@@ -195,6 +195,13 @@ const UI_ICONS: Record<string, ReactNode> = {
     </>
   ),
   code: <path d="M9 8l-4 4 4 4M15 8l4 4-4 4" />,
+  more: (
+    <g fill="currentColor" stroke="none">
+      <circle cx="5" cy="12" r="1.8" />
+      <circle cx="12" cy="12" r="1.8" />
+      <circle cx="19" cy="12" r="1.8" />
+    </g>
+  ),
   graph: (
     <>
       <rect x="2.5" y="9" width="6" height="6" rx="1" />
