@@ -444,4 +444,3 @@ func first(vals ...string) string {
 	}
 	return ""
 }
-
