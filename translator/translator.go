@@ -252,10 +252,7 @@ func (t *translation) run() error {
 	for _, e := range order {
 		kind, _ := t.reg.Get(e.Kind)
 		for _, region := range s.ElementRegions(e) {
-			conns, err := t.connections(e, region)
-			if err != nil {
-				return err
-			}
+			conns := t.connections(e, region)
 			in := templates.BuildInput{
 				Schema: s, Element: e, Path: schema.ElementPath(e.ID), Region: region,
 				Driver: s.EffectiveDriver(e), JobID: t.jobID(e.ID), Connections: conns,
@@ -312,7 +309,7 @@ func (t *translation) run() error {
 }
 
 // connections resolves an element's outgoing connections in one region.
-func (t *translation) connections(e *schema.Element, region string) ([]templates.Connection, error) {
+func (t *translation) connections(e *schema.Element, region string) []templates.Connection {
 	var out []templates.Connection
 	bind := 0
 	for _, c := range t.outgoing[e.ID] {
@@ -344,7 +341,7 @@ func (t *translation) connections(e *schema.Element, region string) ([]templates
 		}
 		out = append(out, conn)
 	}
-	return out, nil
+	return out
 }
 
 func (t *translation) consulDC(region string) string {
