@@ -96,7 +96,7 @@ func decodeInto(data []byte, out any) Errors {
 		return Errors{{Msg: "internal: decode target must be a non-nil pointer"}}
 	}
 	d := &decoder{}
-	d.value(root, v.Elem(), Path{})
+	d.value(root, v.Elem(), Path(""))
 	if d.tooBig {
 		return Errors{{Msg: fmt.Sprintf("expands to more than %d YAML nodes (aliases included); refusing it", maxNodes), err: ErrTooLarge}}
 	}
@@ -308,7 +308,7 @@ func itemLabel(n *yaml.Node, i int) string {
 }
 
 // Add appends a raw path segment such as "[api]".
-func (p Path) Add(seg string) Path { return p.add(seg) }
+func (p Path) Add(seg string) Path { return p + Path(seg) }
 
 // expandedSize counts the nodes under root with every alias expanded, and
 // stops counting once the total passes limit. Sizes of anchored nodes (the

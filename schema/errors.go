@@ -109,46 +109,38 @@ func AsErrors(err error) Errors {
 	return Errors{{Msg: err.Error(), err: err}}
 }
 
-// Path is a location in the schema. Build it with the methods; they never
-// modify the receiver.
-type Path []string
+// Path is a location in the schema, as `elements[api].scale.max`. Build it
+// with the methods from the zero Path; they return a new Path and never
+// modify the receiver. It is a string, so building one costs a single
+// concatenation: validation builds a path for every field it looks at.
+type Path string
 
 // Field appends a field name.
-func (p Path) Field(name string) Path { return p.add("." + name) }
+func (p Path) Field(name string) Path { return p + Path("."+name) }
 
 // Index appends a list index.
-func (p Path) Index(i int) Path { return p.add("[" + strconv.Itoa(i) + "]") }
+func (p Path) Index(i int) Path { return p + Path("["+strconv.Itoa(i)+"]") }
 
 // Key appends a list item named by its ID, as in `elements[api]`, or a map
 // key that is not a plain identifier.
 func (p Path) Key(k string) Path {
 	if plainKey.MatchString(k) {
-		return p.add("[" + k + "]")
+		return p + Path("["+k+"]")
 	}
-	return p.add("[" + strconv.Quote(k) + "]")
+	return p + Path("["+strconv.Quote(k)+"]")
 }
 
 // MapKey appends a map key: `.name` for plain keys, `["odd key"]` otherwise.
 func (p Path) MapKey(k string) Path {
 	if plainKey.MatchString(k) {
-		return p.add("." + k)
+		return p + Path("."+k)
 	}
-	return p.add("[" + strconv.Quote(k) + "]")
+	return p + Path("["+strconv.Quote(k)+"]")
 }
 
 var plainKey = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 
-func (p Path) add(s string) Path {
-	out := make(Path, len(p)+1)
-	copy(out, p)
-	out[len(p)] = s
-	return out
-}
-
-func (p Path) String() string {
-	s := strings.Join(p, "")
-	return strings.TrimPrefix(s, ".")
-}
+func (p Path) String() string { return strings.TrimPrefix(string(p), ".") }
 
 // ElementPath is the path of the element with the given ID.
-func ElementPath(id string) Path { return Path{}.Field("elements").Key(id) }
+func ElementPath(id string) Path { return Path("").Field("elements").Key(id) }

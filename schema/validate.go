@@ -52,7 +52,7 @@ func (v *validator) add(p Path, format string, args ...any) {
 
 func (v *validator) run() {
 	s := v.s
-	root := Path{}
+	root := Path("")
 	if s.Version != Version {
 		v.add(root.Field("version"), "must be %d, not %d", Version, s.Version)
 	}
@@ -124,7 +124,7 @@ func (v *validator) driver(p Path, d string) {
 func (v *validator) receivers() {
 	for _, name := range sortedKeys(v.s.Receivers) {
 		r := v.s.Receivers[name]
-		p := Path{}.Field("receivers").MapKey(name)
+		p := Path("").Field("receivers").MapKey(name)
 		if !dnsLabel.MatchString(name) {
 			v.add(p, "receiver name %q must be a lowercase DNS label", name)
 		}
@@ -183,7 +183,7 @@ func elementPath(e *Element, i int) Path {
 	if e.ID != "" && plainKey.MatchString(e.ID) {
 		return ElementPath(e.ID)
 	}
-	return Path{}.Field("elements").Index(i)
+	return Path("").Field("elements").Index(i)
 }
 
 func (v *validator) element(e *Element, p Path) {
@@ -392,7 +392,7 @@ func (v *validator) connections(ids map[string]bool) {
 	seen := map[[2]string]int{}
 	envs := map[string]map[string]int{}
 	for i, c := range v.s.Connections {
-		p := Path{}.Field("connections").Index(i)
+		p := Path("").Field("connections").Index(i)
 		if c.From == "" {
 			v.add(p.Field("from"), "is required")
 		} else if !ids[c.From] {

@@ -430,20 +430,20 @@ func TestAsErrors(t *testing.T) {
 }
 
 func TestPath(t *testing.T) {
-	base := Path{}.Field("elements")
+	base := Path("").Field("elements")
 	cases := []struct {
 		name string
 		path Path
 		want string
 	}{
-		{"empty", Path{}, ""},
-		{"field", Path{}.Field("project"), "project"},
+		{"empty", Path(""), ""},
+		{"field", Path("").Field("project"), "project"},
 		{"key", base.Key("api"), "elements[api]"},
 		{"odd key", base.Key("my api"), `elements["my api"]`},
 		{"index", base.Index(3).Field("id"), "elements[3].id"},
-		{"map key", Path{}.Field("env").MapKey("NODE_ENV"), "env.NODE_ENV"},
-		{"odd map key", Path{}.Field("env").MapKey("A B"), `env["A B"]`},
-		{"empty map key", Path{}.Field("env").MapKey(""), `env[""]`},
+		{"map key", Path("").Field("env").MapKey("NODE_ENV"), "env.NODE_ENV"},
+		{"odd map key", Path("").Field("env").MapKey("A B"), `env["A B"]`},
+		{"empty map key", Path("").Field("env").MapKey(""), `env[""]`},
 		{"element path", ElementPath("db").Field("volume").Field("name"), "elements[db].volume.name"},
 	}
 	for _, tc := range cases {
@@ -453,9 +453,8 @@ func TestPath(t *testing.T) {
 			}
 		})
 	}
-	// The methods never modify the receiver, even with spare capacity.
-	p := make(Path, 1, 8)
-	p[0] = ".a"
+	// The methods never modify the receiver.
+	p := Path("").Field("a")
 	x, y := p.Field("x"), p.Field("y")
 	if x.String() != "a.x" || y.String() != "a.y" || p.String() != "a" {
 		t.Fatalf("Path methods share storage: %q %q %q", x, y, p)

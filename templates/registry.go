@@ -96,7 +96,7 @@ func (r *Registry) Validate(s *schema.Schema) schema.Errors {
 		e := &s.Elements[i]
 		p := schema.ElementPath(e.ID)
 		if e.ID == "" {
-			p = schema.Path{}.Field("elements").Index(i)
+			p = schema.Path("").Field("elements").Index(i)
 		}
 		if e.Kind == "" {
 			continue
@@ -111,7 +111,7 @@ func (r *Registry) Validate(s *schema.Schema) schema.Errors {
 		errs = append(errs, k.Validate(ValidateInput{Schema: s, Element: e, Path: p, Incoming: in[e.ID], Outgoing: out[e.ID]})...)
 	}
 	for i, c := range s.Connections {
-		p := schema.Path{}.Field("connections").Index(i)
+		p := schema.Path("").Field("connections").Index(i)
 		from, to := byID[c.From], byID[c.To]
 		if from == nil || to == nil || c.From == c.To {
 			continue // reported by schema.Validate

@@ -82,7 +82,7 @@ func ParseSpec(file string, data []byte) (*Spec, schema.Errors) {
 		e.File = file
 		errs = append(errs, e)
 	}
-	root := schema.Path{}
+	root := schema.Path("")
 	switch {
 	case s.Name == "":
 		add(root.Field("name"), "is required")

@@ -331,7 +331,7 @@ func (t *translation) connections(e *schema.Element, region string) []templates.
 		case !local:
 			conn.Lookup = templates.LookupConsul
 			conn.Datacenter = t.consulDC(targetRegions[0])
-			t.warn(schema.Path{}.Field("connections").Index(i), e.ID, "%s in %s reaches %s in %s through Consul; both regions' Consul datacenters must be WAN-joined", e.ID, region, target.ID, targetRegions[0])
+			t.warn(schema.Path("").Field("connections").Index(i), e.ID, "%s in %s reaches %s in %s through Consul; both regions' Consul datacenters must be WAN-joined", e.ID, region, target.ID, targetRegions[0])
 		}
 		if len(info.Exports) > 0 {
 			conn.Env = templates.EnvName(info.Exports[0].Env, target.ID)
@@ -366,7 +366,7 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 	id := t.jobID(e.ID)
 	res := b.res
 	for _, w := range res.Warnings {
-		t.warn(schema.Path{w.Path}, e.ID, "%s", w.Msg)
+		t.warn(schema.Path(w.Path), e.ID, "%s", w.Msg)
 	}
 	jobType := api.JobTypeService
 	if res.Batch {
