@@ -52,8 +52,12 @@ func (c *Cluster) Status(ctx context.Context, t Target) Status {
 	st.State, st.Desired, st.Running, st.Healthy, st.Version = Compute(o)
 	var at time.Time
 	st.LastEvent, at = lastEvent(o.Allocations)
-	if o.Deployment != nil && o.Deployment.JobVersion == st.Version && o.Deployment.StatusDescription != "" {
-		st.LastEvent = "deployment: " + o.Deployment.StatusDescription
+	if d := o.Deployment; d != nil && d.JobVersion == st.Version && d.StatusDescription != "" {
+		st.LastEvent = "deployment: " + d.StatusDescription
+		if st.State == StateHealthy && d.Status == "running" {
+			// Healthy before Nomad has booked the deployment's success.
+			st.LastEvent = "deployment: every instance healthy"
+		}
 	}
 	st.UpdatedAt = at
 	if job.SubmitTime != nil {
