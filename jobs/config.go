@@ -82,7 +82,9 @@ func Connect(cfg Config, log *slog.Logger) (*Cluster, error) {
 	}
 	nc.SecretID = cfg.NomadToken
 	nc.Region = cfg.NomadRegion
-	nc.HttpClient = &http.Client{Timeout: 0, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	// No client-wide timeout: event streams stay open. Each request gets a
+	// deadline from its context instead (RequestTimeout).
+	nc.HttpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	n, err := nomad.NewClient(nc)
 	if err != nil {
 		return nil, fmt.Errorf("nomad client for %s: %w", nc.Address, err)

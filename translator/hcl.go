@@ -192,8 +192,7 @@ func labels(v reflect.Value) []string {
 	t := v.Type()
 	var out []string
 	for i := 0; i < t.NumField(); i++ {
-		name, kind, _ := strings.Cut(t.Field(i).Tag.Get("hcl"), ",")
-		_ = name
+		_, kind, _ := strings.Cut(t.Field(i).Tag.Get("hcl"), ",")
 		if kind != "label" {
 			continue
 		}
