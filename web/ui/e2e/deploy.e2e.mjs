@@ -1,7 +1,7 @@
 // End-to-end test of deploying through the Backplane editor against a REAL
 // Nomad, in a real headless Chromium driven by playwright-core (no
-// @playwright/test, no downloaded browsers). Same style and helpers as
-// editor.e2e.mjs.
+// @playwright/test, no downloaded browsers). Same style as editor.e2e.mjs;
+// the helpers and the step runner are in lib.mjs, shared with it.
 //
 // Run by test/editor_deploy_test.go (TestEditorDeployInBrowser), which starts
 // a Nomad dev agent with raw_exec and `backplane serve` with NOMAD_ADDR, or
@@ -17,7 +17,7 @@
 //             (and deletes a leftover one of a previous run first).
 //   CHROMIUM  the Chromium executable (default /usr/bin/chromium).
 //   OUT_DIR   folder for the screenshots (default ./e2e-out); created if missing.
-//             On a failure, fail-<step>.png shows the page at that moment.
+//             On a failure, fail-deploy-<step>.png shows the page at that moment.
 //   E2E_SLOW  optional: milliseconds of slowMo, to watch a headed debug run.
 //
 // It exits 0 when every step passed, 1 with the failing step and reason
@@ -41,17 +41,13 @@
 //
 // The Go test then checks the jobs through the Nomad API itself.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { BASE_URL, api, check, dismissToasts, gone, hasText, headSchema, page, run, secs, setup, shot, step, textOf, tid, valueIs, visible, waitFor } from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL ?? '').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const OUT_DIR = path.resolve(process.env.OUT_DIR || 'e2e-out');
 const SLUG = 'e2e-live';
 const NAME = 'E2E Live';
-const API = `${BASE_URL}/api/v1`;
 const REGION = 'global';
 const IDS = ['web', 'worker'];
 const GREEN_TIMEOUT = 90_000;
@@ -74,67 +70,9 @@ connections:
   - { from: worker, to: web }
 `;
 
-if (!BASE_URL) {
-  console.error('deploy.e2e: BASE_URL is not set (the address of a running `backplane serve` with NOMAD_ADDR, e.g. http://127.0.0.1:40123)');
-  process.exit(2);
-}
-mkdirSync(OUT_DIR, { recursive: true });
+setup({ name: 'deploy.e2e', slug: SLUG, server: 'a running `backplane serve` with NOMAD_ADDR' });
 
-// ---- small helpers (as in editor.e2e.mjs) ----
-
-const t0 = Date.now();
-const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// waitFor polls fn until it returns a truthy value (which it returns), or
-// throws "timed out ... waiting for <what>" with the last value or error.
-async function waitFor(fn, what, timeout = 10_000, every = 100) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    }
-    if (Date.now() > end) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last !== undefined ? ` (last: ${typeof last === 'string' ? last : JSON.stringify(last)})` : ''}`);
-    }
-    await sleep(every);
-  }
-}
-
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-const tid = (page, id) => page.getByTestId(id); // exact match on data-testid
-
-async function visible(page, id, timeout = 10_000) {
-  await waitFor(() => tid(page, id).isVisible(), `[data-testid="${id}"] to be visible`, timeout);
-  return tid(page, id);
-}
-
-async function gone(page, id, timeout = 10_000) {
-  await waitFor(async () => (await tid(page, id).count()) === 0, `[data-testid="${id}"] to disappear`, timeout);
-}
-
-async function textOf(page, id) {
-  return ((await tid(page, id).textContent()) ?? '').trim();
-}
-
-async function hasText(page, id, want, timeout = 10_000) {
-  return waitFor(
-    async () => {
-      const t = await textOf(page, id);
-      return (want instanceof RegExp ? want.test(t) : t.includes(want)) ? t : false;
-    },
-    `[data-testid="${id}"] to show ${want}`,
-    timeout,
-  );
-}
+// ---- helpers of this suite (the shared ones are in lib.mjs) ----
 
 // absent throws msg (with the element's text) when [data-testid=id] is
 // there. (Not check(count === 0, `${await textOf(...)}`): the message would
@@ -143,59 +81,12 @@ async function absent(page, id, msg) {
   if ((await tid(page, id).count()) > 0) throw new Error(`${msg}: ${await textOf(page, id)}`);
 }
 
-async function valueIs(page, id, want, timeout = 5_000) {
-  await waitFor(async () => (await tid(page, id).inputValue()) === want, `input [data-testid="${id}"] to hold "${want}"`, timeout);
-}
-
-async function api(method, p, body, headers = {}) {
-  let res;
-  try {
-    res = await fetch(`${API}${p}`, {
-      method,
-      headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    throw new Error(`${method} ${API}${p}: ${e instanceof Error ? (e.cause?.message ?? e.message) : e} (is backplane serving at BASE_URL=${BASE_URL}?)`);
-  }
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
-}
-
-async function headSchema() {
-  const r = await api('GET', `/projects/${SLUG}/schema`);
-  check(r.status === 200, `GET /projects/${SLUG}/schema: HTTP ${r.status}: ${r.text}`);
-  return r.json;
-}
-
 // serverStatus is the server's view of the elements (GET /status), for the
 // failure messages: element -> "state running/desired vN".
 async function serverStatus() {
   const r = await api('GET', `/projects/${SLUG}/status`);
   if (r.status !== 200) return `GET /status: HTTP ${r.status} ${r.text}`;
   return (r.json?.statuses ?? []).map((s) => `${s.element}: ${s.state} ${s.running ?? 0}/${s.desired ?? 0} v${s.version ?? '?'}${s.last_event ? ` (${s.last_event})` : ''}`).join('; ');
-}
-
-async function shot(page, name) {
-  const file = path.join(OUT_DIR, name);
-  await page.screenshot({ path: file });
-  console.log(`    screenshot ${file}`);
-}
-
-// dismissToasts closes the toasts (they last a few seconds), for a clean shot.
-async function dismissToasts(page) {
-  await waitFor(async () => {
-    const close = page.locator('[data-testid="toast"] .toast-close');
-    if ((await close.count()) === 0) return true;
-    await close.first().click({ timeout: 1_000 }).catch(() => {});
-    return false;
-  }, 'the toasts to close', 5_000);
 }
 
 // lights reads the data-light of every element's status light at once.
@@ -311,23 +202,8 @@ async function planAndDeploy(page, rev, actions, shotName) {
 
 // ---- the steps ----
 
-const steps = [];
-const step = (name, fn) => steps.push({ name, fn });
-
-let browser;
-let context;
-let page;
 let tmp;
 let firstDeploy;
-const pageErrors = [];
-
-function watch(p, label) {
-  p.on('pageerror', (e) => pageErrors.push(`${label}: ${e.message}`));
-  p.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    console.log(`    [${label} console.error] ${m.text()}`);
-  });
-}
 
 step('1. create the project on the projects page and open it', async () => {
   const old = await api('GET', `/projects/${SLUG}`);
@@ -502,55 +378,10 @@ step('7. change web env in the inspector, save, redeploy: amber then green', asy
 
 // ---- run ----
 
-// A hung step must not outlive the Go test's 5-minute limit silently.
-const watchdog = setTimeout(() => {
-  console.log(`deploy.e2e: FAILED: still running after 4 minutes, giving up`);
-  process.exit(1);
-}, 240_000);
-watchdog.unref();
-
-let failed = false;
-try {
-  const h = await api('GET', '/healthz');
-  check(h.status === 200, `GET ${API}/healthz: HTTP ${h.status}: ${h.text}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    slowMo: Number(process.env.E2E_SLOW) || undefined,
-    timeout: 60_000,
-  });
-  console.log(`deploy.e2e: ${browser.browserType().name()} ${browser.version()} against ${BASE_URL}, screenshots in ${OUT_DIR}`);
-  context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 });
-  context.setDefaultTimeout(15_000);
-  context.setDefaultNavigationTimeout(30_000);
-  page = await context.newPage();
-  watch(page, 'page');
-
-  for (const s of steps) {
-    const started = Date.now();
-    console.log(`- ${s.name}`);
-    try {
-      await s.fn();
-      if (pageErrors.length) throw new Error(`uncaught error in the page: ${pageErrors.join('; ')}`);
-    } catch (e) {
-      failed = true;
-      // stdout only, so the messages keep their order in a combined log.
-      console.log(`FAIL ${s.name}\n  ${e instanceof Error ? e.message : e}`);
-      if (e instanceof Error && e.stack && process.env.E2E_STACK) console.log(e.stack);
-      const tag = s.name.split('.')[0];
-      if (page && !page.isClosed()) await page.screenshot({ path: path.join(OUT_DIR, `fail-deploy-${tag}.png`) }).catch(() => {});
-      console.log(`  (screenshot of the failure: ${path.join(OUT_DIR, `fail-deploy-${tag}.png`)})`);
-      break;
-    }
-    console.log(`  ok (${secs(Date.now() - started)})`);
-  }
-} catch (e) {
-  failed = true;
-  console.log(`deploy.e2e: ${e instanceof Error ? e.message : e}`);
-} finally {
-  await browser?.close().catch(() => {});
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-}
-
-console.log(`deploy.e2e: ${failed ? 'FAILED' : 'passed'} in ${secs(Date.now() - t0)}`);
-process.exit(failed ? 1 : 0);
+await run({
+  pageLabel: 'page',
+  failShots: (tag) => ({ pages: [[page, `fail-deploy-${tag}.png`]], shown: `fail-deploy-${tag}.png` }),
+  cleanup: () => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  },
+});

@@ -12,8 +12,11 @@
 //             (and deletes a leftover one of a previous run first).
 //   CHROMIUM  the Chromium executable (default /usr/bin/chromium).
 //   OUT_DIR   folder for the screenshots (default ./e2e-out); created if missing.
-//             On a failure, fail-<step>.png shows the page at that moment.
+//             On a failure, fail-<step>-a.png (and -b.png for the second
+//             page of step 7) shows the page at that moment.
 //   E2E_SLOW  optional: milliseconds of slowMo, to watch a headed debug run.
+//
+// The helpers and the step runner are in lib.mjs, shared with deploy.e2e.mjs.
 //
 // It exits 0 when every step passed, 1 with the failing step and reason
 // otherwise. Steps:
@@ -33,121 +36,21 @@
 //      no cluster, Rollback, Destroy element and Destroy… are disabled with
 //      the tooltip "No cluster connected".
 
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { BASE_URL, api, check, context, dismissToasts, gone, hasText, headSchema, page, run, setup, shot, step, textOf, tid, valueIs, visible, waitFor, watch } from './lib.mjs';
 
-const BASE_URL = (process.env.BASE_URL ?? '').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const OUT_DIR = path.resolve(process.env.OUT_DIR || 'e2e-out');
 const SLUG = 'e2e-shop';
 const NAME = 'E2E Shop';
 const REPO = 'https://github.com/acme/api.git';
-const API = `${BASE_URL}/api/v1`;
 
-if (!BASE_URL) {
-  console.error('editor.e2e: BASE_URL is not set (the address of a running `backplane serve`, e.g. http://127.0.0.1:40123)');
-  process.exit(2);
-}
-mkdirSync(OUT_DIR, { recursive: true });
+// 409 on a stale save is expected (step 7); 503 no_cluster from /status too.
+setup({ name: 'editor.e2e', slug: SLUG, quiet: /status of (409|503)/ });
 
-// ---- small helpers ----
-
-const t0 = Date.now();
-const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// waitFor polls fn until it returns a truthy value (which it returns), or
-// throws "timed out ... waiting for <what>" with the last value or error.
-async function waitFor(fn, what, timeout = 10_000) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    }
-    if (Date.now() > end) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last !== undefined ? ` (last: ${typeof last === 'string' ? last : JSON.stringify(last)})` : ''}`);
-    }
-    await sleep(100);
-  }
-}
-
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-const tid = (page, id) => page.getByTestId(id); // exact match on data-testid
-
-async function visible(page, id, timeout = 10_000) {
-  await waitFor(() => tid(page, id).isVisible(), `[data-testid="${id}"] to be visible`, timeout);
-  return tid(page, id);
-}
-
-async function gone(page, id, timeout = 10_000) {
-  await waitFor(async () => (await tid(page, id).count()) === 0, `[data-testid="${id}"] to disappear`, timeout);
-}
-
-async function textOf(page, id) {
-  return ((await tid(page, id).textContent()) ?? '').trim();
-}
-
-async function hasText(page, id, want, timeout = 10_000) {
-  return waitFor(
-    async () => {
-      const t = await textOf(page, id);
-      return (want instanceof RegExp ? want.test(t) : t.includes(want)) ? t : false;
-    },
-    `[data-testid="${id}"] to show ${want}`,
-    timeout,
-  );
-}
-
-async function valueIs(page, id, want, timeout = 5_000) {
-  await waitFor(async () => (await tid(page, id).inputValue()) === want, `input [data-testid="${id}"] to hold "${want}"`, timeout);
-}
+// ---- helpers of this suite (the shared ones are in lib.mjs) ----
 
 async function center(locator, what) {
   const b = await locator.boundingBox();
   check(b, `${what} has no bounding box (not rendered or hidden)`);
   return { x: b.x + b.width / 2, y: b.y + b.height / 2, box: b };
-}
-
-async function api(method, p, body, headers = {}) {
-  let res;
-  try {
-    res = await fetch(`${API}${p}`, {
-      method,
-      headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    throw new Error(`${method} ${API}${p}: ${e instanceof Error ? (e.cause?.message ?? e.message) : e} (is backplane serving at BASE_URL=${BASE_URL}?)`);
-  }
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
-}
-
-async function headSchema() {
-  const r = await api('GET', `/projects/${SLUG}/schema`);
-  check(r.status === 200, `GET /projects/${SLUG}/schema: HTTP ${r.status}: ${r.text}`);
-  return r.json;
-}
-
-async function shot(page, name) {
-  const file = path.join(OUT_DIR, name);
-  await page.screenshot({ path: file });
-  console.log(`    screenshot ${file}`);
 }
 
 // The editor's id for a new element is the last part of its kind.
@@ -217,16 +120,6 @@ async function revealText(page, id, text) {
   );
 }
 
-// dismissToasts closes the toasts (they last a few seconds), for a clean shot.
-async function dismissToasts(page) {
-  await waitFor(async () => {
-    const close = page.locator('[data-testid="toast"] .toast-close');
-    if ((await close.count()) === 0) return true;
-    await close.first().click({ timeout: 1_000 }).catch(() => {});
-    return false;
-  }, 'the toasts to close', 5_000);
-}
-
 // dragFromPalette drags a palette item onto the canvas at (fx, fy), fractions
 // of the canvas size, with a real HTML5 drag and drop: Playwright's Chromium
 // backend intercepts the drag started by the mouse (CDP
@@ -246,25 +139,7 @@ async function dragFromPalette(page, kind, fx, fy) {
 
 // ---- the steps ----
 
-const steps = [];
-const step = (name, fn) => steps.push({ name, fn });
-
-let browser;
-let context;
-let page; // page A
-let pageB;
-const pageErrors = [];
-
-function watch(p, label) {
-  p.on('pageerror', (e) => pageErrors.push(`${label}: ${e.message}`));
-  p.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const text = m.text();
-    // 409 on a stale save is expected (step 7); 503 no_cluster from /status too.
-    if (/status of (409|503)/.test(text)) return;
-    console.log(`    [${label} console.error] ${text}`);
-  });
-}
+let pageB; // page A is lib.mjs's page
 
 step('1. create the project on the projects page and open it', async () => {
   // A leftover of an earlier run against the same server would make the
@@ -618,61 +493,13 @@ step('9. deploy history; with no cluster, rollback and destroy are disabled', as
 
 // ---- run ----
 
-// A hung step must not outlive the Go test's 5-minute limit silently.
-const watchdog = setTimeout(() => {
-  console.log(`editor.e2e: FAILED: still running after 4 minutes, giving up`);
-  process.exit(1);
-}, 240_000);
-watchdog.unref();
-
-let failed = false;
-try {
-  const h = await api('GET', '/healthz');
-  check(h.status === 200, `GET ${API}/healthz: HTTP ${h.status}: ${h.text}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    slowMo: Number(process.env.E2E_SLOW) || undefined,
-    timeout: 60_000,
-  });
-  console.log(`editor.e2e: ${browser.browserType().name()} ${browser.version()} against ${BASE_URL}, screenshots in ${OUT_DIR}`);
-  context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 });
-  context.setDefaultTimeout(15_000);
-  context.setDefaultNavigationTimeout(30_000);
-  page = await context.newPage();
-  watch(page, 'page A');
-
-  for (const s of steps) {
-    const started = Date.now();
-    console.log(`- ${s.name}`);
-    try {
-      await s.fn();
-      if (pageErrors.length) throw new Error(`uncaught error in the page: ${pageErrors.join('; ')}`);
-    } catch (e) {
-      failed = true;
-      // stdout only, so the messages keep their order in a combined log.
-      console.log(`FAIL ${s.name}\n  ${e instanceof Error ? e.message : e}`);
-      if (e instanceof Error && e.stack && process.env.E2E_STACK) console.log(e.stack);
-      const tag = s.name.split('.')[0];
-      for (const [p, label] of [
-        [page, 'a'],
-        [pageB, 'b'],
-      ]) {
-        if (p && !p.isClosed()) {
-          await p.screenshot({ path: path.join(OUT_DIR, `fail-${tag}-${label}.png`) }).catch(() => {});
-        }
-      }
-      console.log(`  (screenshots of the failure: ${path.join(OUT_DIR, `fail-${tag}-*.png`)})`);
-      break;
-    }
-    console.log(`  ok (${secs(Date.now() - started)})`);
-  }
-} catch (e) {
-  failed = true;
-  console.log(`editor.e2e: ${e instanceof Error ? e.message : e}`);
-} finally {
-  await browser?.close().catch(() => {});
-}
-
-console.log(`editor.e2e: ${failed ? 'FAILED' : 'passed'} in ${secs(Date.now() - t0)}`);
-process.exit(failed ? 1 : 0);
+await run({
+  pageLabel: 'page A',
+  failShots: (tag) => ({
+    pages: [
+      [page, `fail-${tag}-a.png`],
+      [pageB, `fail-${tag}-b.png`],
+    ],
+    shown: `fail-${tag}-*.png`,
+  }),
+});
