@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -113,4 +114,18 @@ func orAll(slug string) string {
 // conflictError reports a stale base; it wraps ErrConflict.
 func conflictError(base, head int64) error {
 	return fmt.Errorf("base revision %d is not the head %d: %w", base, head, ErrConflict)
+}
+
+// requireProject returns ErrNotFound when slug names no project. A lookup
+// or list that came back empty calls it to tell "none yet" from "no such
+// project".
+func requireProject(ctx context.Context, slug string, exists func(context.Context, string) (bool, error)) error {
+	ok, err := exists(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNoProject
+	}
+	return nil
 }

@@ -302,10 +302,8 @@ func (s *pgStore) GetRevision(ctx context.Context, slug string, n int64) (_ *Rev
 	var r Revision
 	err = row.Scan(&r.Project, &r.Number, &r.YAML, &r.Author, &r.Message, &r.CreatedAt, &r.Digest)
 	if errors.Is(err, pgx.ErrNoRows) {
-		if ok, err := s.projectExists(ctx, slug); err != nil {
+		if err := requireProject(ctx, slug, s.projectExists); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, errNoProject
 		}
 		return nil, errNoRevision
 	}
@@ -345,10 +343,8 @@ func (s *pgStore) ListRevisions(ctx context.Context, slug string, limit int, bef
 		return nil, err
 	}
 	if len(out) == 0 {
-		if ok, err := s.projectExists(ctx, slug); err != nil {
+		if err := requireProject(ctx, slug, s.projectExists); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, errNoProject
 		}
 	}
 	return out, nil
@@ -425,10 +421,8 @@ func (s *pgStore) ListDeployments(ctx context.Context, slug string, limit int) (
 		return nil, err
 	}
 	if len(out) == 0 && slug != "" {
-		if ok, err := s.projectExists(ctx, slug); err != nil {
+		if err := requireProject(ctx, slug, s.projectExists); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, errNoProject
 		}
 	}
 	return out, nil
@@ -482,10 +476,8 @@ func (s *pgStore) ListAudit(ctx context.Context, slug string, limit int) (_ []Au
 		return nil, err
 	}
 	if len(out) == 0 && slug != "" {
-		if ok, err := s.projectExists(ctx, slug); err != nil {
+		if err := requireProject(ctx, slug, s.projectExists); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, errNoProject
 		}
 	}
 	return out, nil

@@ -372,10 +372,8 @@ func (s *sqliteStore) GetRevision(ctx context.Context, slug string, n int64) (_ 
 	var created string
 	err = row.Scan(&r.Project, &r.Number, &r.YAML, &r.Author, &r.Message, &created, &r.Digest)
 	if errors.Is(err, sql.ErrNoRows) {
-		if ok, err := s.projectExists(ctx, slug); err != nil {
+		if err := requireProject(ctx, slug, s.projectExists); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, errNoProject
 		}
 		return nil, errNoRevision
 	}
@@ -420,10 +418,8 @@ func (s *sqliteStore) ListRevisions(ctx context.Context, slug string, limit int,
 		return nil, err
 	}
 	if len(out) == 0 {
-		if ok, err := s.projectExists(ctx, slug); err != nil {
+		if err := requireProject(ctx, slug, s.projectExists); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, errNoProject
 		}
 	}
 	return out, nil
@@ -517,10 +513,8 @@ func (s *sqliteStore) ListDeployments(ctx context.Context, slug string, limit in
 		return nil, err
 	}
 	if len(out) == 0 && slug != "" {
-		if ok, err := s.projectExists(ctx, slug); err != nil {
+		if err := requireProject(ctx, slug, s.projectExists); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, errNoProject
 		}
 	}
 	return out, nil
@@ -578,10 +572,8 @@ func (s *sqliteStore) ListAudit(ctx context.Context, slug string, limit int) (_ 
 		return nil, err
 	}
 	if len(out) == 0 && slug != "" {
-		if ok, err := s.projectExists(ctx, slug); err != nil {
+		if err := requireProject(ctx, slug, s.projectExists); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, errNoProject
 		}
 	}
 	return out, nil
