@@ -50,8 +50,7 @@ func readClusterRequest(c *gin.Context) (clusterRequest, error) {
 		return req, nil
 	}
 	if err := decodeJSON(c, &req); err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) && ae.Message == "request body is empty" {
+		if errors.Is(err, errEmptyBody) {
 			return req, nil
 		}
 		return req, err

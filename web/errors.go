@@ -21,9 +21,17 @@ type apiError struct {
 	Path    string
 	// Extra fields merged into the response body (problems, head).
 	Extra map[string]any
+	// cause is a sentinel callers branch on (errEmptyBody).
+	cause error
 }
 
 func (e *apiError) Error() string { return e.Message }
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+// errEmptyBody is wrapped when a request has no body; endpoints whose body
+// is optional treat it as "none given".
+var errEmptyBody = errors.New("request body is empty")
 
 func errBadRequest(msg string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}

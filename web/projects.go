@@ -30,7 +30,7 @@ func decodeJSON(c *gin.Context, v any) error {
 			return err
 		}
 		if errors.Is(err, io.EOF) {
-			return errBadRequest("request body is empty")
+			return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "request body is empty", cause: errEmptyBody}
 		}
 		return errBadRequest("request body is not valid JSON: " + err.Error())
 	}
@@ -279,7 +279,8 @@ func readSchema(c *gin.Context) (*schema.Schema, []byte, error) {
 			Message: fmt.Sprintf("a schema is YAML or JSON, not %s", ct)}
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil, data, errBadRequest("request body is empty: send the schema as YAML or JSON")
+		return nil, data, &apiError{Status: http.StatusBadRequest, Code: "bad_request",
+			Message: "request body is empty: send the schema as YAML or JSON", cause: errEmptyBody}
 	}
 	sc, err := schema.Decode("", data)
 	if err != nil {

@@ -63,11 +63,8 @@ func (s *Server) render(c *gin.Context) error {
 	var sc *schema.Schema
 	if c.Request.ContentLength != 0 && c.Request.Body != nil {
 		var err error
-		if sc, _, err = readSchema(c); err != nil {
-			var ae *apiError
-			if !(errors.As(err, &ae) && ae.Message == "request body is empty: send the schema as YAML or JSON") {
-				return err
-			}
+		if sc, _, err = readSchema(c); err != nil && !errors.Is(err, errEmptyBody) {
+			return err
 		}
 	}
 	if sc == nil {
