@@ -71,6 +71,9 @@ type Observation struct {
 //	deployment successful, all desired up    → healthy
 //	fewer running than desired, or unhealthy → degraded
 //	no deployment (no update block, batch)   → running when all desired run
+//	newer version not yet all running, and   → deploying (the gap between an
+//	  its deployment not yet created           old instance stopping and the
+//	                                           new one placed is not "pending")
 //
 // Only allocations of the current job version count toward running and
 // healthy, so a half-finished rolling update is "deploying", not "healthy".
@@ -85,8 +88,11 @@ func Compute(o Observation) (state State, desired, running, healthy int, version
 			desired += *tg.Count
 		}
 	}
-	failedRecently := false
+	failedRecently, failedCurrent, olderAllocs := false, false, false
 	for _, a := range o.Allocations {
+		if a.JobVersion < version {
+			olderAllocs = true
+		}
 		if a.DesiredStatus != "run" {
 			continue
 		}
@@ -101,6 +107,9 @@ func Compute(o Observation) (state State, desired, running, healthy int, version
 			}
 		case "failed", "lost":
 			failedRecently = true
+			if a.JobVersion == version {
+				failedCurrent = true
+			}
 		}
 	}
 	periodic := job.Periodic != nil && job.Periodic.Enabled != nil && *job.Periodic.Enabled
@@ -152,6 +161,12 @@ func Compute(o Observation) (state State, desired, running, healthy int, version
 			return StatePending, desired, running, healthy, version
 		}
 	}
+	if rollingOut(o.Deployment, version, olderAllocs) && running < desired && !failedCurrent {
+		// A newer version was registered and Nomad has not created its
+		// deployment yet, or has stopped an old instance before placing
+		// the new one: the element is being redeployed, not pending.
+		return StateDeploying, desired, running, healthy, version
+	}
 	switch {
 	case desired == 0:
 		return StateRunning, desired, running, healthy, version
@@ -163,6 +178,16 @@ func Compute(o Observation) (state State, desired, running, healthy int, version
 		return StateFailed, desired, running, healthy, version
 	}
 	return StatePending, desired, running, healthy, version
+}
+
+// rollingOut reports whether a newer job version than the one last
+// deployed is being rolled out: the latest deployment is of an older
+// version, or there is none but allocations of older versions remain.
+func rollingOut(d *nomad.Deployment, version uint64, olderAllocs bool) bool {
+	if d != nil {
+		return d.JobVersion < version
+	}
+	return olderAllocs
 }
 
 func versionOf(job *nomad.Job) uint64 {
