@@ -92,7 +92,8 @@ func stubFuncs(services map[string][]fakeService, password string, calls *[]stri
 			record("secret " + path)
 			return fakeSecret{Data: map[string]any{"data": map[string]any{"password": password}}}
 		},
-		"env": func(name string) string { record("env " + name); return "env-" + name },
+		"env":      func(name string) string { record("env " + name); return "env-" + name },
+		"contains": templateContains,
 	}
 }
 

@@ -23,6 +23,12 @@ func (c Connection) ServiceQuery() string {
 	}
 }
 
+// AddressTemplate is template text for the address of the instance in
+// scope: an IPv6 address goes in brackets (RFC 3986), so that appending
+// ":port" gives a valid URL authority or nginx server address. `contains`
+// is consul-template's: `l | contains v` is true when string l contains v.
+const AddressTemplate = `{{ if .Address | contains ":" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}`
+
 // EnvName is the env var name an export injects for a target element.
 func EnvName(pattern, targetID string) string {
 	id := strings.ToUpper(strings.ReplaceAll(targetID, "-", "_"))
@@ -77,6 +83,6 @@ func (c Connection) EnvTemplate(exp Export, creds *Credentials, openURL bool) st
 		url := URLTemplate(pattern, "127.0.0.1", strconv.Itoa(c.BindPort), password)
 		return c.Env + "=" + url + "\n"
 	}
-	url := URLTemplate(pattern, "{{ .Address }}", "{{ .Port }}", password)
+	url := URLTemplate(pattern, AddressTemplate, "{{ .Port }}", password)
 	return fmt.Sprintf("{{ range $i, $s := %s }}{{ if eq $i 0 }}{{ with $s }}%s=%s\n{{ end }}{{ end }}{{ end }}", c.ServiceQuery(), c.Env, url)
 }

@@ -1,7 +1,9 @@
 package templates
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/backplane-dev/backplane/schema"
@@ -22,15 +24,36 @@ func TestEnvTemplateExact(t *testing.T) {
 	c := Connection{Connection: schema.Connection{From: "api", To: "db"}, Service: "shop-db", Env: "DATABASE_URL", Lookup: LookupNomad}
 	got := c.EnvTemplate(exportOf(t, "db.postgres"), pgCreds, false)
 	want := `{{ range $i, $s := nomadService "shop-db" }}{{ if eq $i 0 }}{{ with $s }}` +
-		`DATABASE_URL=postgres://app:{{ with secret "secret/data/backplane/shop/db/credentials" }}{{ .Data.data.password }}{{ end }}@{{ .Address }}:{{ .Port }}/app` +
+		`DATABASE_URL=postgres://app:{{ with secret "secret/data/backplane/shop/db/credentials" }}{{ .Data.data.password }}{{ end }}@{{ if .Address | contains ":" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}/app` +
 		"\n{{ end }}{{ end }}{{ end }}"
 	if got != want {
 		t.Errorf("EnvTemplate =\n%s\nwant\n%s", got, want)
 	}
 }
 
+// templateContains is consul-template's `contains` (funcs.go: contains(v, l)
+// calls in(l, v)): in a pipeline, `l | contains v` is true when the string
+// l contains v, or the list l has the element v.
+func templateContains(v, l any) (bool, error) {
+	switch list := l.(type) {
+	case string:
+		s, ok := v.(string)
+		return ok && strings.Contains(list, s), nil
+	case []string:
+		for _, x := range list {
+			if x == v {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	return false, fmt.Errorf("contains: cannot search %T", l)
+}
+
 func TestEnvTemplate(t *testing.T) {
 	services := map[string][]fakeService{
+		"shop-v6":      {{"fd00:10::7", 3000}, {"10.0.0.9", 3001}},
+		"shop-v6b":     {{"::1", 5432}},
 		"shop-db":      {{"10.0.0.1", 5432}, {"10.0.0.2", 5433}},
 		"shop-db@us":   {{"10.8.0.1", 6000}},
 		"shop-api":     {{"10.0.0.5", 3000}},
@@ -64,6 +87,18 @@ func TestEnvTemplate(t *testing.T) {
 			conn:    Connection{Service: "shop-db", Env: "MAIL_DB_URL", Lookup: LookupConsul},
 			want:    map[string]string{"MAIL_DB_URL": "mongodb://app:pw@10.0.0.1:5432/app?authSource=admin"},
 			lookups: []string{"service shop-db", "secret secret/data/backplane/shop/db/credentials"},
+		},
+		{
+			name: "ipv6 address in brackets", kind: "app.nodejs",
+			conn:    Connection{Service: "shop-v6", Env: "API_URL", Lookup: LookupNomad},
+			want:    map[string]string{"API_URL": "http://[fd00:10::7]:3000"},
+			lookups: []string{"nomadService shop-v6"},
+		},
+		{
+			name: "ipv6 loopback with credentials", kind: "db.postgres", creds: pgCreds,
+			conn:    Connection{Service: "shop-v6b", Env: "DATABASE_URL", Lookup: LookupConsul},
+			want:    map[string]string{"DATABASE_URL": "postgres://app:pw@[::1]:5432/app"},
+			lookups: []string{"service shop-v6b", "secret secret/data/backplane/shop/db/credentials"},
 		},
 		{
 			name: "consul across regions", kind: "db.mysql", open: true,

@@ -101,7 +101,7 @@ func nginxConfig(in BuildInput) string {
 				fmt.Fprintf(&b, "    server 127.0.0.1:%d%s;\n", c.BindPort, weight)
 				continue
 			}
-			fmt.Fprintf(&b, "{{- range %s }}\n    server {{ .Address }}:{{ .Port }}%s;\n{{- end }}\n", c.ServiceQuery(), weight)
+			fmt.Fprintf(&b, "{{- range %s }}\n    server %s:{{ .Port }}%s;\n{{- end }}\n", c.ServiceQuery(), AddressTemplate, weight)
 		}
 		b.WriteString("    # Keeps the block valid while no instance is registered.\n    server 127.0.0.1:1 down;\n  }\n")
 	}

@@ -71,7 +71,7 @@ func routedLB(t *testing.T, policy string) *BuildResult {
 
 var lbServices = map[string][]fakeService{
 	"shop-api":      {{"10.0.0.1", 3000}, {"10.0.0.2", 3001}},
-	"shop-api2":     {{"10.0.1.1", 4000}},
+	"shop-api2":     {{"fd00:1::1", 4000}}, // IPv6: nginx needs it in brackets
 	"shop-admin@us": {{"10.9.0.1", 5000}},
 }
 
@@ -96,9 +96,9 @@ func TestNginxConfig(t *testing.T) {
 	golden(t, "lb_nginx_routes.conf", rendered)
 
 	for _, want := range []string{
-		`{{- range nomadService "shop-api" }}` + "\n    server {{ .Address }}:{{ .Port }} weight=3;\n{{- end }}",
-		`{{- range service "shop-api2" }}` + "\n    server {{ .Address }}:{{ .Port }} weight=1;\n{{- end }}",
-		`{{- range service "shop-admin@us" }}` + "\n    server {{ .Address }}:{{ .Port }};\n{{- end }}",
+		`{{- range nomadService "shop-api" }}` + "\n    server " + AddressTemplate + ":{{ .Port }} weight=3;\n{{- end }}",
+		`{{- range service "shop-api2" }}` + "\n    server " + AddressTemplate + ":{{ .Port }} weight=1;\n{{- end }}",
+		`{{- range service "shop-admin@us" }}` + "\n    server " + AddressTemplate + ":{{ .Port }};\n{{- end }}",
 		"    server 127.0.0.1:21000;\n",
 	} {
 		if !strings.Contains(text, want) {
@@ -109,7 +109,7 @@ func TestNginxConfig(t *testing.T) {
 	// policy, its servers and a placeholder.
 	wantUpstreams := []string{
 		"  upstream u0 {\n    least_conn;\n    server 10.9.0.1:5000;\n    # Keeps the block valid while no instance is registered.\n    server 127.0.0.1:1 down;\n  }\n",
-		"  upstream u1 {\n    least_conn;\n    server 10.0.0.1:3000 weight=3;\n    server 10.0.0.2:3001 weight=3;\n    server 10.0.1.1:4000 weight=1;\n    # Keeps the block valid while no instance is registered.\n    server 127.0.0.1:1 down;\n  }\n",
+		"  upstream u1 {\n    least_conn;\n    server 10.0.0.1:3000 weight=3;\n    server 10.0.0.2:3001 weight=3;\n    server [fd00:1::1]:4000 weight=1;\n    # Keeps the block valid while no instance is registered.\n    server 127.0.0.1:1 down;\n  }\n",
 		"  upstream u2 {\n    least_conn;\n    server 127.0.0.1:21000;\n    # Keeps the block valid while no instance is registered.\n    server 127.0.0.1:1 down;\n  }\n",
 	}
 	for _, want := range wantUpstreams {

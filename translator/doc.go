@@ -13,7 +13,17 @@
 //   - The job ID and its service name are <project>-<element>; the group and
 //     main task are named after the element.
 //   - Connections are a template block (env = true, change_mode = restart)
-//     over nomadService, or Consul's catalog when the edge crosses regions.
+//     over nomadService, or Consul's catalog when the edge crosses regions,
+//     as service "<job>@<dc>" with dc the target region's
+//     consul_datacenter (default: the region's name). An IPv6 address is
+//     written in brackets, so host:port stays a valid URL authority.
+//   - Which services register in Consul: only the targets of edges that
+//     cross regions (plus every service under the mesh), in every region
+//     they run in. Nomad's own catalog does not span regions, and a group's
+//     services share one provider, so such a target is in Consul alone and
+//     every edge to it asks Consul (the local datacenter when same-region).
+//     Everything else stays on Nomad's service discovery, so a project
+//     without cross-region edges needs no Consul at all.
 //     With mesh on, each edge is a Connect upstream on 127.0.0.1 (bind ports
 //     from 21000) plus an intention, and a "*" deny intention closes the rest.
 //     The env var points at the first instance of the target; the template

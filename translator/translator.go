@@ -219,6 +219,9 @@ type translation struct {
 	// elems and outgoing index the canonical schema.
 	elems    map[string]*schema.Element
 	outgoing map[string][]schema.Connection
+	// consulServices marks elements another region reaches: they register
+	// their service in Consul, the only catalog that spans regions.
+	consulServices map[string]bool
 }
 
 func (t *translation) warn(p schema.Path, element, format string, args ...any) {
@@ -236,8 +239,12 @@ func (t *translation) run() error {
 		t.elems[s.Elements[i].ID] = &s.Elements[i]
 	}
 	t.outgoing = map[string][]schema.Connection{}
+	t.consulServices = map[string]bool{}
 	for _, c := range s.Connections {
 		t.outgoing[c.From] = append(t.outgoing[c.From], c)
+		if t.crossesRegions(t.elems[c.From], t.elems[c.To]) {
+			t.consulServices[c.To] = true
+		}
 	}
 	if t.opts.LokiURL == "" {
 		t.b.Warnings = append(t.b.Warnings, Warning{Path: "", Message: "log shipping is off: set BACKPLANE_LOKI_URL or --loki-url to ship each element's logs to Loki"})
@@ -331,7 +338,11 @@ func (t *translation) connections(e *schema.Element, region string) []templates.
 		case !local:
 			conn.Lookup = templates.LookupConsul
 			conn.Datacenter = t.consulDC(targetRegions[0])
-			t.warn(schema.Path("").Field("connections").Index(i), e.ID, "%s in %s reaches %s in %s through Consul; both regions' Consul datacenters must be WAN-joined", e.ID, region, target.ID, targetRegions[0])
+			t.warn(schema.Path("").Field("connections").Index(i), e.ID, "%s in %s reaches %s in %s through Consul datacenter %s; the regions' Consul datacenters must be WAN-joined", e.ID, region, target.ID, targetRegions[0], conn.Datacenter)
+		case t.consulServices[target.ID]:
+			// Another region reaches the target, so it registers in
+			// Consul only; this region asks its own Consul datacenter.
+			conn.Lookup = templates.LookupConsul
 		}
 		if len(info.Exports) > 0 {
 			conn.Env = templates.EnvName(info.Exports[0].Env, target.ID)
@@ -342,6 +353,18 @@ func (t *translation) connections(e *schema.Element, region string) []templates.
 		out = append(out, conn)
 	}
 	return out
+}
+
+// crossesRegions reports whether from runs in a region that to does not
+// run in, so that a connection between them must cross regions.
+func (t *translation) crossesRegions(from, to *schema.Element) bool {
+	toRegions := t.s.ElementRegions(to)
+	for _, r := range t.s.ElementRegions(from) {
+		if !containsStr(toRegions, r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *translation) consulDC(region string) string {
@@ -360,7 +383,9 @@ func containsStr(list []string, s string) bool {
 	return false
 }
 
-// job builds one element's job in one region around the kind's workload.
+// job builds one element's job in one region around the kind's workload:
+// the job and its meta, then the group's network and service, its update
+// strategy, scaling and volumes, and the main task's templates.
 func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job, error) {
 	s := t.s
 	id := t.jobID(e.ID)
@@ -396,100 +421,16 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 		}
 	}
 
-	// Network, PORT and the service.
-	provider := "nomad"
-	if s.Mesh {
-		provider = "consul"
-	}
 	if res.Port != nil {
-		if task.Env == nil {
-			task.Env = map[string]string{}
-		}
-		var svc *api.Service
-		if res.Check != nil {
-			svc = &api.Service{Name: id, PortLabel: res.Port.Label, Provider: provider,
-				Tags: []string{"backplane", "project=" + s.Project, "element=" + e.ID}}
-			svc.Checks = []api.ServiceCheck{*res.Check}
-		}
-		nw := &api.NetworkResource{}
-		switch {
-		case s.Mesh && !res.Port.Static:
-			// Inside the mesh the app listens in the group's network
-			// namespace and only its sidecar is reachable: the service port
-			// is the in-namespace port number and no host port is mapped.
-			nw.Mode = "bridge"
-			task.Env["PORT"] = fmt.Sprint(res.Port.To)
-			if svc != nil {
-				svc.PortLabel = fmt.Sprint(res.Port.To)
-			}
-		default:
-			port := api.Port{Label: res.Port.Label}
-			switch {
-			case res.Port.Static:
-				port.Value = res.Port.To
-				if driver == "docker" || s.Mesh {
-					port.To = res.Port.To
-				}
-			case driver == "docker":
-				port.To = res.Port.To
-			}
-			if s.Mesh {
-				nw.Mode = "bridge"
-			}
-			if port.Value != 0 {
-				nw.ReservedPorts = []api.Port{port}
-			} else {
-				nw.DynamicPorts = []api.Port{port}
-			}
-			if driver == "docker" || res.Port.Static || s.Mesh {
-				task.Env["PORT"] = fmt.Sprint(res.Port.To)
-			} else {
-				task.Env["PORT"] = "${NOMAD_PORT_" + res.Port.Label + "}"
-			}
-		}
-		group.Networks = []*api.NetworkResource{nw}
-		if svc != nil && s.Mesh {
-			svc.Connect = &api.ConsulConnect{SidecarService: &api.ConsulSidecarService{}}
-			// Consul reaches an HTTP check through a path the sidecar
-			// exposes. Connect services take no TCP checks: the sidecar's
-			// own default check stands in for them.
-			if res.Check.Type == "http" {
-				svc.Checks[0].Expose = true
-				svc.Checks[0].PortLabel = ""
-			} else {
-				svc.Checks = nil
-			}
-		}
-		if svc != nil {
-			group.Services = []*api.Service{svc}
-			// Deregister the service a moment before the task is stopped,
-			// so nothing is sent to an instance that is going away.
-			group.ShutdownDelay = new(DefaultShutdownDelay)
-		}
+		t.network(e, id, driver, res, group, task)
 	} else if s.Mesh && t.hasOutgoing(e) {
 		group.Networks = []*api.NetworkResource{{Mode: "bridge"}}
 	}
 	if s.Mesh {
 		t.upstreams(e, b.conns, group)
 	}
-
-	// Update strategy: health from checks when there are any.
 	if !res.Batch {
-		minHealthy := DefaultMinHealthyTime
-		if e.Health != nil && e.Health.MinHealthyTime != "" {
-			if d, err := time.ParseDuration(e.Health.MinHealthyTime); err == nil {
-				minHealthy = d
-			}
-		}
-		health := "checks"
-		if len(group.Services) == 0 {
-			health = "task_states"
-		}
-		job.Update = &api.UpdateStrategy{
-			MaxParallel: new(1), HealthCheck: new(health), MinHealthyTime: new(minHealthy),
-			HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute),
-			AutoRevert: new(true),
-		}
+		job.Update = updateStrategy(e, len(group.Services) > 0)
 	}
 	if sc := e.Scale; sc != nil && sc.Max > 0 && !res.Batch {
 		group.Scaling = scalingPolicy(sc, id)
@@ -497,8 +438,118 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 	if len(res.Volumes) > 0 {
 		group.Volumes = res.Volumes
 	}
+	t.taskTemplates(e, b, task)
+	if t.opts.LokiURL != "" && !res.Batch {
+		task.Leader = true
+		tasks = append(tasks, t.logship(e, region, driver))
+	}
+	group.Tasks = tasks
+	return job, nil
+}
 
-	// Templates: the element's env, its connections and its secrets.
+// provider is the service registry an element registers in: Consul under
+// the mesh or when another region reaches it, Nomad's own otherwise.
+func (t *translation) provider(element string) string {
+	if t.s.Mesh || t.consulServices[element] {
+		return "consul"
+	}
+	return "nomad"
+}
+
+// network gives the group its port, the task its PORT, and the group its
+// service with the kind's check.
+func (t *translation) network(e *schema.Element, id, driver string, res *templates.BuildResult, group *api.TaskGroup, task *api.Task) {
+	s := t.s
+	if task.Env == nil {
+		task.Env = map[string]string{}
+	}
+	var svc *api.Service
+	if res.Check != nil {
+		svc = &api.Service{Name: id, PortLabel: res.Port.Label, Provider: t.provider(e.ID),
+			Tags: []string{"backplane", "project=" + s.Project, "element=" + e.ID}}
+		svc.Checks = []api.ServiceCheck{*res.Check}
+	}
+	nw := &api.NetworkResource{}
+	switch {
+	case s.Mesh && !res.Port.Static:
+		// Inside the mesh the app listens in the group's network
+		// namespace and only its sidecar is reachable: the service port
+		// is the in-namespace port number and no host port is mapped.
+		nw.Mode = "bridge"
+		task.Env["PORT"] = fmt.Sprint(res.Port.To)
+		if svc != nil {
+			svc.PortLabel = fmt.Sprint(res.Port.To)
+		}
+	default:
+		port := api.Port{Label: res.Port.Label}
+		switch {
+		case res.Port.Static:
+			port.Value = res.Port.To
+			if driver == "docker" || s.Mesh {
+				port.To = res.Port.To
+			}
+		case driver == "docker":
+			port.To = res.Port.To
+		}
+		if s.Mesh {
+			nw.Mode = "bridge"
+		}
+		if port.Value != 0 {
+			nw.ReservedPorts = []api.Port{port}
+		} else {
+			nw.DynamicPorts = []api.Port{port}
+		}
+		if driver == "docker" || res.Port.Static || s.Mesh {
+			task.Env["PORT"] = fmt.Sprint(res.Port.To)
+		} else {
+			task.Env["PORT"] = "${NOMAD_PORT_" + res.Port.Label + "}"
+		}
+	}
+	group.Networks = []*api.NetworkResource{nw}
+	if svc == nil {
+		return
+	}
+	if s.Mesh {
+		svc.Connect = &api.ConsulConnect{SidecarService: &api.ConsulSidecarService{}}
+		// Consul reaches an HTTP check through a path the sidecar
+		// exposes. Connect services take no TCP checks: the sidecar's
+		// own default check stands in for them.
+		if res.Check.Type == "http" {
+			svc.Checks[0].Expose = true
+			svc.Checks[0].PortLabel = ""
+		} else {
+			svc.Checks = nil
+		}
+	}
+	group.Services = []*api.Service{svc}
+	// Deregister the service a moment before the task is stopped, so
+	// nothing is sent to an instance that is going away.
+	group.ShutdownDelay = new(DefaultShutdownDelay)
+}
+
+// updateStrategy rolls one instance at a time and reverts on failure,
+// taking health from checks when the group has a service.
+func updateStrategy(e *schema.Element, checked bool) *api.UpdateStrategy {
+	minHealthy := DefaultMinHealthyTime
+	if e.Health != nil && e.Health.MinHealthyTime != "" {
+		if d, err := time.ParseDuration(e.Health.MinHealthyTime); err == nil {
+			minHealthy = d
+		}
+	}
+	health := "checks"
+	if !checked {
+		health = "task_states"
+	}
+	return &api.UpdateStrategy{
+		MaxParallel: new(1), HealthCheck: new(health), MinHealthyTime: new(minHealthy),
+		HealthyDeadline: new(5 * time.Minute), ProgressDeadline: new(10 * time.Minute),
+		AutoRevert: new(true),
+	}
+}
+
+// taskTemplates adds the main task's env templates: the element's env, its
+// connections and its secrets, and the vault block when any reads Vault.
+func (t *translation) taskTemplates(e *schema.Element, b *built, task *api.Task) {
 	if len(e.Env) > 0 {
 		var env strings.Builder
 		for _, k := range schema.SortedKeys(e.Env) {
@@ -507,7 +558,7 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 		task.Templates = append(task.Templates, envTemplate("local/env.env", env.String()))
 	}
 	var connText strings.Builder
-	needsVault := res.Credentials != nil
+	needsVault := b.res.Credentials != nil
 	for _, c := range b.conns {
 		if len(c.TargetInfo.Exports) == 0 {
 			continue
@@ -525,7 +576,7 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 	if len(e.Secrets) > 0 {
 		needsVault = true
 		var sec strings.Builder
-		fmt.Fprintf(&sec, "{{ with secret %q }}\n", templates.KVDataPath(templates.SecretsPath(s.Project, e.ID)))
+		fmt.Fprintf(&sec, "{{ with secret %q }}\n", templates.KVDataPath(templates.SecretsPath(t.s.Project, e.ID)))
 		for _, name := range e.Secrets {
 			fmt.Fprintf(&sec, "%s={{ index .Data.data %q | toJSON }}\n", name, name)
 		}
@@ -533,14 +584,8 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 		task.Templates = append(task.Templates, envTemplate("secrets/secrets.env", sec.String()))
 	}
 	if needsVault {
-		task.Vault = &api.Vault{Role: id, ChangeMode: new("restart")}
+		task.Vault = &api.Vault{Role: t.jobID(e.ID), ChangeMode: new("restart")}
 	}
-	if t.opts.LokiURL != "" && !res.Batch {
-		task.Leader = true
-		tasks = append(tasks, t.logship(e, region, driver))
-	}
-	group.Tasks = tasks
-	return job, nil
 }
 
 func (t *translation) hasOutgoing(e *schema.Element) bool { return len(t.outgoing[e.ID]) > 0 }

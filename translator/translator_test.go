@@ -218,6 +218,8 @@ func renderTemplate(t *testing.T, text string, secrets map[string]any) string {
 			return map[string]any{"Data": map[string]any{"data": secrets}}
 		},
 		"toJSON": func(v any) (string, error) { return jsonString(v) },
+		// consul-template's contains: `l | contains v`.
+		"contains": func(v, l string) bool { return strings.Contains(l, v) },
 	}
 	tpl, err := template.New("t").Funcs(funcs).Parse(text)
 	if err != nil {
@@ -253,9 +255,127 @@ func TestConnectionTemplateRenders(t *testing.T) {
 			conn = *tpl.EmbeddedTmpl
 		}
 	}
+	// api in us reaches db and cache in eu, so they register in Consul
+	// and api in eu asks its own Consul datacenter for them too.
 	got := renderTemplate(t, conn, nil)
-	want := "REDIS_URL=redis://10.0.0.7:31000/0\nMONGODB_URL=mongodb://10.0.0.7:31000/app\n"
+	want := "REDIS_URL=redis://10.1.0.7:32000/0\nMONGODB_URL=mongodb://10.1.0.7:32000/app\n"
 	if got != want {
 		t.Fatalf("connections.env =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestCrossRegionTargetsRegisterInConsul checks the decision in doc.go: an
+// element another region reaches registers its service in Consul, and every
+// edge to it asks Consul (with @dc only across regions); everything else
+// stays on Nomad's own service discovery.
+func TestCrossRegionTargetsRegisterInConsul(t *testing.T) {
+	src := `version: 1
+project: geo
+regions:
+  eu: { datacenters: [eu-west-1] }
+  us: { datacenters: [us-east-1], consul_datacenter: us-east-1 }
+defaults: { region: eu, driver: raw_exec }
+elements:
+  - { id: api, kind: app.command, command: serve, port: 8080, placement: { regions: [us] } }
+  - { id: db, kind: app.command, command: serve, port: 9000 }
+  - { id: worker, kind: worker, command: work }
+  - { id: cache, kind: app.command, command: serve, port: 9100 }
+  - { id: front, kind: app.command, command: serve, port: 8000, placement: { regions: [us] } }
+connections:
+  - { from: api, to: db, env: DB_URL }
+  - { from: worker, to: db, env: DB_URL }
+  - { from: worker, to: cache, env: CACHE_URL }
+  - { from: front, to: api, env: API_URL }
+`
+	b := translate(t, mustDecode(t, src), Options{})
+	jobs := map[string]*api.Job{}
+	for region, js := range b.Jobs {
+		for _, j := range js {
+			jobs[region+"/"+*j.ID] = j
+		}
+	}
+	provider := map[string]string{"eu/geo-db": "consul", "eu/geo-cache": "nomad", "us/geo-api": "nomad", "us/geo-front": "nomad"}
+	for id, want := range provider {
+		j := jobs[id]
+		if j == nil {
+			t.Fatalf("no job %s", id)
+		}
+		if got := j.TaskGroups[0].Services[0].Provider; got != want {
+			t.Errorf("%s registers with provider %q, want %q", id, got, want)
+		}
+	}
+	lookups := map[string]string{
+		"us/geo-api":    `service "geo-db@eu"`,    // across regions: the target region's Consul datacenter
+		"eu/geo-worker": `service "geo-db"`,       // same region, target in Consul: the local datacenter
+		"us/geo-front":  `nomadService "geo-api"`, // same region, target only reached locally
+	}
+	for id, want := range lookups {
+		var text string
+		for _, tpl := range jobs[id].TaskGroups[0].Tasks[0].Templates {
+			if *tpl.DestPath == "local/connections.env" {
+				text = *tpl.EmbeddedTmpl
+			}
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("%s connections template lacks %s:\n%s", id, want, text)
+		}
+	}
+	var worker string
+	for _, tpl := range jobs["eu/geo-worker"].TaskGroups[0].Tasks[0].Templates {
+		if *tpl.DestPath == "local/connections.env" {
+			worker = *tpl.EmbeddedTmpl
+		}
+	}
+	if !strings.Contains(worker, `nomadService "geo-cache"`) {
+		t.Errorf("worker reaches cache through Nomad, which only it uses:\n%s", worker)
+	}
+}
+
+// TestIPv6AddressesInBrackets renders a connection whose target has an IPv6
+// address through the template engine: the URL must carry it in brackets.
+func TestIPv6AddressesInBrackets(t *testing.T) {
+	src := `version: 1
+project: v6
+elements:
+  - { id: api, kind: app.command, command: serve, port: 8080 }
+  - { id: db, kind: db.postgres }
+connections:
+  - { from: api, to: db }
+`
+	b := translate(t, mustDecode(t, src), Options{})
+	var text string
+	for _, j := range b.Jobs["global"] {
+		if *j.ID == "v6-api" {
+			for _, tpl := range j.TaskGroups[0].Tasks[0].Templates {
+				if *tpl.DestPath == "local/connections.env" {
+					text = *tpl.EmbeddedTmpl
+				}
+			}
+		}
+	}
+	type svc struct {
+		Address string
+		Port    int
+	}
+	for _, tc := range []struct{ addr, want string }{
+		{"fd00:ab::12", "@[fd00:ab::12]:5432/"},
+		{"::1", "@[::1]:5432/"},
+		{"10.0.0.7", "@10.0.0.7:5432/"},
+	} {
+		funcs := template.FuncMap{
+			"nomadService": func(string) []svc { return []svc{{tc.addr, 5432}} },
+			"contains":     func(v, l string) bool { return strings.Contains(l, v) },
+		}
+		tpl, err := template.New("t").Funcs(funcs).Parse(text)
+		if err != nil {
+			t.Fatalf("parse: %v\n%s", err, text)
+		}
+		var out bytes.Buffer
+		if err := tpl.Execute(&out, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("address %s renders %q, want it to contain %q", tc.addr, out.String(), tc.want)
+		}
 	}
 }

@@ -23,7 +23,7 @@ job "local-jobs" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"local-web\" }}{{ if eq $i 0 }}{{ with $s }}WEB_URL=http://{{ .Address }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"local-web\" }}{{ if eq $i 0 }}{{ with $s }}WEB_URL=http://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

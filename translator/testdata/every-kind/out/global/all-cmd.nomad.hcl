@@ -29,7 +29,7 @@ job "all-cmd" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"all-img\" }}{{ if eq $i 0 }}{{ with $s }}IMG_URL=http://{{ .Address }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"all-img\" }}{{ if eq $i 0 }}{{ with $s }}IMG_URL=http://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

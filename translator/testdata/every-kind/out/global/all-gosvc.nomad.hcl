@@ -36,7 +36,7 @@ job "all-gosvc" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"all-mongo\" }}{{ if eq $i 0 }}{{ with $s }}MONGODB_URL=mongodb://{{ .Address }}:{{ .Port }}/app\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"all-mongo\" }}{{ if eq $i 0 }}{{ with $s }}MONGODB_URL=mongodb://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}/app\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

@@ -23,7 +23,7 @@ job "all-img" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"all-redis\" }}{{ if eq $i 0 }}{{ with $s }}REDIS_URL=redis://{{ .Address }}:{{ .Port }}/0\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"all-redis\" }}{{ if eq $i 0 }}{{ with $s }}REDIS_URL=redis://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}/0\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

@@ -37,7 +37,7 @@ job "all-py" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"all-my\" }}{{ if eq $i 0 }}{{ with $s }}MYSQL_URL=mysql://root@{{ .Address }}:{{ .Port }}/app\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"all-my\" }}{{ if eq $i 0 }}{{ with $s }}MYSQL_URL=mysql://root@{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}/app\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

@@ -57,7 +57,7 @@ job "all-site" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"all-node\" }}{{ if eq $i 0 }}{{ with $s }}NODE_URL=http://{{ .Address }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"all-node\" }}{{ if eq $i 0 }}{{ with $s }}NODE_URL=http://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

@@ -24,7 +24,7 @@ job "all-tick" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"all-pg\" }}{{ if eq $i 0 }}{{ with $s }}REPORT_DB_URL=postgres://app@{{ .Address }}:{{ .Port }}/app?sslmode=disable\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"all-pg\" }}{{ if eq $i 0 }}{{ with $s }}REPORT_DB_URL=postgres://app@{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}/app?sslmode=disable\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

@@ -24,7 +24,7 @@ job "all-work" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"all-rabbit\" }}{{ if eq $i 0 }}{{ with $s }}AMQP_URL=amqp://guest:guest@{{ .Address }}:{{ .Port }}/\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"all-rabbit\" }}{{ if eq $i 0 }}{{ with $s }}AMQP_URL=amqp://guest:guest@{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}/\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

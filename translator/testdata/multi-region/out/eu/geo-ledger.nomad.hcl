@@ -34,7 +34,7 @@ job "geo-ledger" {
       name     = "geo-ledger"
       tags     = ["backplane", "project=geo", "element=ledger"]
       port     = "http"
-      provider = "nomad"
+      provider = "consul"
       check {
         name     = "alive"
         type     = "tcp"

@@ -27,7 +27,7 @@ job "geo-front" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := service \"geo-ledger@eu\" }}{{ if eq $i 0 }}{{ with $s }}LEDGER_ADDR=http://{{ .Address }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}{{ range $i, $s := nomadService \"geo-search\" }}{{ if eq $i 0 }}{{ with $s }}SEARCH_URL=http://{{ .Address }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := service \"geo-ledger@eu\" }}{{ if eq $i 0 }}{{ with $s }}LEDGER_ADDR=http://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}{{ range $i, $s := service \"geo-search\" }}{{ if eq $i 0 }}{{ with $s }}SEARCH_URL=http://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

@@ -34,7 +34,7 @@ job "geo-search" {
       name     = "geo-search"
       tags     = ["backplane", "project=geo", "element=search"]
       port     = "http"
-      provider = "nomad"
+      provider = "consul"
       check {
         name     = "alive"
         type     = "tcp"

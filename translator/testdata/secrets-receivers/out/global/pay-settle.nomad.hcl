@@ -28,7 +28,7 @@ job "pay-settle" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"pay-api\" }}{{ if eq $i 0 }}{{ with $s }}PAY_API=http://{{ .Address }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"pay-api\" }}{{ if eq $i 0 }}{{ with $s }}PAY_API=http://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }

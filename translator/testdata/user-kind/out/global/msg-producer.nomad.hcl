@@ -16,7 +16,7 @@ job "msg-producer" {
       }
       template {
         destination = "local/connections.env"
-        data        = "{{ range $i, $s := nomadService \"msg-bus\" }}{{ if eq $i 0 }}{{ with $s }}NATS_URL=nats://{{ .Address }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
+        data        = "{{ range $i, $s := nomadService \"msg-bus\" }}{{ if eq $i 0 }}{{ with $s }}NATS_URL=nats://{{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }}\n{{ end }}{{ end }}{{ end }}"
         change_mode = "restart"
         env         = true
       }
