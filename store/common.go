@@ -83,6 +83,7 @@ var (
 	errNoProject    = fmt.Errorf("project %w", ErrNotFound)
 	errNoRevision   = fmt.Errorf("revision %w", ErrNotFound)
 	errNoDeployment = fmt.Errorf("deployment %w", ErrNotFound)
+	errNoDeleted    = fmt.Errorf("deleted project %w", ErrNotFound)
 )
 
 // annotate prefixes a non-nil *err with "store: " and the operation, so
@@ -102,6 +103,24 @@ func annotateRevision(err *error, slug string, n int64) {
 		annotate(err, "get revision %d of %s", n, slug)
 	}
 }
+
+// annotateDeletedRevision is annotateRevision for a deleted project.
+func annotateDeletedRevision(err *error, id, n int64) {
+	if n == 0 {
+		annotate(err, "get head revision of deleted project %d", id)
+	} else {
+		annotate(err, "get revision %d of deleted project %d", n, id)
+	}
+}
+
+// purgeDetail is the detail of the AuditProjectPurge event for a purged
+// deleted project.
+func purgeDetail(id int64, slug string, deletedAt time.Time) string {
+	return fmt.Sprintf("%s (deleted project %d, deleted %s)", slug, id, deletedAt.UTC().Format(time.RFC3339))
+}
+
+// purgeActor is the actor of the AuditProjectPurge events.
+const purgeActor = "backplane"
 
 // orAll names the subject of a List call whose empty slug means all.
 func orAll(slug string) string {

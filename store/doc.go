@@ -26,6 +26,27 @@
 //   - Secret values are never stored here; a revision's YAML holds secret
 //     names only.
 //
+// Deleting a project keeps its history. DeleteProject records the deletion
+// (action project.delete, with the actor) in the project's audit trail and,
+// in the same transaction, moves the project, its revisions, deployments
+// and audit entries to the deleted_* tables (migration 0003) under a new
+// DeletedProject ID. The slug is free at once. A project created with it
+// later starts from scratch: head 0, no deployments, its own trail; it
+// inherits nothing, and nothing clashes, because the old history is
+// addressed by the deleted project's ID, never by the slug. Deployment and
+// audit IDs are kept as they were (the live tables never reuse an ID).
+// ListAudit(slug) returns the events of every project that has had the slug,
+// live and deleted, newest first, each deleted one's marked with its
+// DeletedProject ID, so the trail reads "created, saved, deployed, deleted,
+// created again" without mixing the two lives up.
+//
+// How long: until PurgeDeleted removes the projects deleted before a
+// cutoff. `backplane serve` runs it at start and hourly with the cutoff
+// now - --keep-deleted (BACKPLANE_KEEP_DELETED, default 90 days; 0 keeps
+// deleted projects forever). A purge removes the revisions, deployments
+// and audit entries of the deleted project for good and records one
+// project.purge event of no project that names the slug and the ID.
+//
 // This package imports no other package of this module. In particular it
 // must not import jobs or web: they depend on it, never the other way round.
 package store

@@ -227,20 +227,6 @@ func (s *pgStore) RenameProject(ctx context.Context, slug, name string) (_ *Proj
 	return p, err
 }
 
-// DeleteProject removes the project; its revisions, deployments and audit
-// entries go with it (ON DELETE CASCADE). ErrNotFound if it does not exist.
-func (s *pgStore) DeleteProject(ctx context.Context, slug string) (err error) {
-	defer annotate(&err, "delete project %s", slug)
-	tag, err := s.pool.Exec(ctx, `DELETE FROM projects WHERE slug = $1`, slug)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return errNoProject
-	}
-	return nil
-}
-
 // SaveRevision appends revision head+1 and moves the head to it, in one
 // transaction that reads the head with SELECT ... FOR UPDATE: the row lock
 // is held until the commit, so a concurrent save waits and then reads the
@@ -377,16 +363,59 @@ func (s *pgStore) CreateDeployment(ctx context.Context, d Deployment) (_ *Deploy
 // id; ErrNotFound if there is no such deployment.
 func (s *pgStore) FinishDeployment(ctx context.Context, id int64, status, summary string) (err error) {
 	defer annotate(&err, "finish deployment %d", id)
-	tag, err := s.pool.Exec(ctx,
-		`UPDATE deployments SET status = $1, summary = $2, updated_at = $3 WHERE id = $4`,
-		status, summary, now(), id)
-	if err != nil {
-		return err
+	t := now()
+	// A live project's deployment, or else one whose project was deleted
+	// while it ran. A row moves only while its project is locked for
+	// deletion, so one of the two updates finds it.
+	for _, table := range []string{"deployments", "deleted_deployments"} {
+		tag, err := s.pool.Exec(ctx,
+			`UPDATE `+table+` SET status = $1, summary = $2, updated_at = $3 WHERE id = $4`,
+			status, summary, t, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() > 0 {
+			return nil
+		}
 	}
-	if tag.RowsAffected() == 0 {
-		return errNoDeployment
+	return errNoDeployment
+}
+
+const pgDeploymentCols = `id, project, revision, action, author, status, summary, created_at, updated_at`
+
+func scanPGDeployment(r pgx.Row) (*Deployment, error) {
+	var d Deployment
+	if err := r.Scan(&d.ID, &d.Project, &d.Revision, &d.Action, &d.Author, &d.Status, &d.Summary,
+		&d.CreatedAt, &d.UpdatedAt); err != nil {
+		return nil, err
 	}
-	return nil
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	return &d, nil
+}
+
+// GetDeployment returns deployment id of a live project, or ErrNotFound.
+func (s *pgStore) GetDeployment(ctx context.Context, id int64) (_ *Deployment, err error) {
+	defer annotate(&err, "get deployment %d", id)
+	d, err := scanPGDeployment(s.pool.QueryRow(ctx,
+		`SELECT `+pgDeploymentCols+` FROM deployments WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errNoDeployment
+	}
+	return d, err
+}
+
+// collectPGDeployments scans and closes rows of pgDeploymentCols.
+func collectPGDeployments(rows pgx.Rows) ([]Deployment, error) {
+	defer rows.Close()
+	out := []Deployment{}
+	for rows.Next() {
+		d, err := scanPGDeployment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
 }
 
 // ListDeployments returns the project's deployments newest first, at most
@@ -394,30 +423,19 @@ func (s *pgStore) FinishDeployment(ctx context.Context, id int64, status, summar
 // those of every project. ErrNotFound if a named project does not exist.
 func (s *pgStore) ListDeployments(ctx context.Context, slug string, limit int) (_ []Deployment, err error) {
 	defer annotate(&err, "list deployments of %s", orAll(slug))
-	const cols = `id, project, revision, action, author, status, summary, created_at, updated_at`
 	var rows pgx.Rows
 	if slug == "" {
 		rows, err = s.pool.Query(ctx,
-			`SELECT `+cols+` FROM deployments ORDER BY id DESC LIMIT $1`, clampLimit(limit))
+			`SELECT `+pgDeploymentCols+` FROM deployments ORDER BY id DESC LIMIT $1`, clampLimit(limit))
 	} else {
 		rows, err = s.pool.Query(ctx,
-			`SELECT `+cols+` FROM deployments WHERE project = $1 ORDER BY id DESC LIMIT $2`, slug, clampLimit(limit))
+			`SELECT `+pgDeploymentCols+` FROM deployments WHERE project = $1 ORDER BY id DESC LIMIT $2`, slug, clampLimit(limit))
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Deployment{}
-	for rows.Next() {
-		var d Deployment
-		if err := rows.Scan(&d.ID, &d.Project, &d.Revision, &d.Action, &d.Author, &d.Status, &d.Summary,
-			&d.CreatedAt, &d.UpdatedAt); err != nil {
-			return nil, err
-		}
-		d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collectPGDeployments(rows)
+	if err != nil {
 		return nil, err
 	}
 	if len(out) == 0 && slug != "" {
@@ -444,19 +462,25 @@ func (s *pgStore) AppendAudit(ctx context.Context, e AuditEvent) (err error) {
 }
 
 // ListAudit returns audit events newest first, at most limit (DefaultLimit
-// when <= 0, at most MaxLimit): those of one project, or with an empty slug
-// every event, including those of no project. ErrNotFound if a named
-// project does not exist.
+// when <= 0, at most MaxLimit): those recorded under slug, by the live
+// project and by deleted ones, or with an empty slug every event,
+// including those of no project. ErrNotFound if no project, live or
+// deleted, has had the slug.
 func (s *pgStore) ListAudit(ctx context.Context, slug string, limit int) (_ []AuditEvent, err error) {
 	defer annotate(&err, "list audit events of %s", orAll(slug))
-	const cols = `id, coalesce(project, ''), actor, action, detail, created_at`
 	var rows pgx.Rows
 	if slug == "" {
-		rows, err = s.pool.Query(ctx,
-			`SELECT `+cols+` FROM audit ORDER BY id DESC LIMIT $1`, clampLimit(limit))
+		rows, err = s.pool.Query(ctx, `SELECT * FROM (
+			SELECT id, coalesce(project, ''), actor, action, detail, created_at, 0::bigint FROM audit
+			UNION ALL
+			SELECT id, project, actor, action, detail, created_at, deleted_project FROM deleted_audit
+		) AS a ORDER BY 1 DESC LIMIT $1`, clampLimit(limit))
 	} else {
-		rows, err = s.pool.Query(ctx,
-			`SELECT `+cols+` FROM audit WHERE project = $1 ORDER BY id DESC LIMIT $2`, slug, clampLimit(limit))
+		rows, err = s.pool.Query(ctx, `SELECT * FROM (
+			SELECT id, project, actor, action, detail, created_at, 0::bigint FROM audit WHERE project = $1
+			UNION ALL
+			SELECT id, project, actor, action, detail, created_at, deleted_project FROM deleted_audit WHERE project = $1
+		) AS a ORDER BY 1 DESC LIMIT $2`, slug, clampLimit(limit))
 	}
 	if err != nil {
 		return nil, err
@@ -466,7 +490,7 @@ func (s *pgStore) ListAudit(ctx context.Context, slug string, limit int) (_ []Au
 	for rows.Next() {
 		var e AuditEvent
 		var created time.Time
-		if err := rows.Scan(&e.ID, &e.Project, &e.Actor, &e.Action, &e.Detail, &created); err != nil {
+		if err := rows.Scan(&e.ID, &e.Project, &e.Actor, &e.Action, &e.Detail, &created, &e.DeletedProject); err != nil {
 			return nil, err
 		}
 		e.CreatedAt = created.UTC()
@@ -476,9 +500,18 @@ func (s *pgStore) ListAudit(ctx context.Context, slug string, limit int) (_ []Au
 		return nil, err
 	}
 	if len(out) == 0 && slug != "" {
-		if err := requireProject(ctx, slug, s.projectExists); err != nil {
+		if err := requireProject(ctx, slug, s.slugKnown); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// slugKnown reports whether a project, live or deleted, has had the slug.
+func (s *pgStore) slugKnown(ctx context.Context, slug string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx,
+		`SELECT EXISTS (SELECT 1 FROM projects WHERE slug = $1) OR EXISTS (SELECT 1 FROM deleted_projects WHERE slug = $1)`,
+		slug).Scan(&ok)
+	return ok, err
 }

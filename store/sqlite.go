@@ -292,24 +292,6 @@ func (s *sqliteStore) RenameProject(ctx context.Context, slug, name string) (_ *
 	return p, nil
 }
 
-// DeleteProject removes the project; its revisions, deployments and audit
-// entries go with it (ON DELETE CASCADE). ErrNotFound if it does not exist.
-func (s *sqliteStore) DeleteProject(ctx context.Context, slug string) (err error) {
-	defer annotate(&err, "delete project %s", slug)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE slug = ?`, slug)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return errNoProject
-		}
-		return nil
-	})
-}
-
 // SaveRevision appends revision head+1 and moves the head to it, in one
 // BEGIN IMMEDIATE transaction: the write lock is held from before the head
 // is read until the commit, so no other save can pass the Base check in
@@ -460,19 +442,54 @@ func (s *sqliteStore) CreateDeployment(ctx context.Context, d Deployment) (_ *De
 func (s *sqliteStore) FinishDeployment(ctx context.Context, id int64, status, summary string) (err error) {
 	defer annotate(&err, "finish deployment %d", id)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE deployments SET status = ?, summary = ?, updated_at = ? WHERE id = ?`,
-			status, summary, formatSQLiteTime(now()), id)
-		if err != nil {
-			return err
+		t := formatSQLiteTime(now())
+		// A live project's deployment, or else one whose project was
+		// deleted while it ran.
+		for _, table := range []string{"deployments", "deleted_deployments"} {
+			res, err := tx.ExecContext(ctx,
+				`UPDATE `+table+` SET status = ?, summary = ?, updated_at = ? WHERE id = ?`,
+				status, summary, t, id)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				return nil
+			}
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return errNoDeployment
-		}
-		return nil
+		return errNoDeployment
 	})
+}
+
+const sqliteDeploymentCols = `id, project, revision, action, author, status, summary, created_at, updated_at`
+
+func scanSQLiteDeployment(r rowScanner) (*Deployment, error) {
+	var d Deployment
+	var created, updated string
+	if err := r.Scan(&d.ID, &d.Project, &d.Revision, &d.Action, &d.Author, &d.Status, &d.Summary,
+		&created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if d.CreatedAt, err = parseSQLiteTime(created); err != nil {
+		return nil, err
+	}
+	if d.UpdatedAt, err = parseSQLiteTime(updated); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// GetDeployment returns deployment id of a live project, or ErrNotFound.
+func (s *sqliteStore) GetDeployment(ctx context.Context, id int64) (_ *Deployment, err error) {
+	defer annotate(&err, "get deployment %d", id)
+	d, err := scanSQLiteDeployment(s.db.QueryRowContext(ctx,
+		`SELECT `+sqliteDeploymentCols+` FROM deployments WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNoDeployment
+	}
+	return d, err
 }
 
 // ListDeployments returns the project's deployments newest first, at most
@@ -480,36 +497,19 @@ func (s *sqliteStore) FinishDeployment(ctx context.Context, id int64, status, su
 // those of every project. ErrNotFound if a named project does not exist.
 func (s *sqliteStore) ListDeployments(ctx context.Context, slug string, limit int) (_ []Deployment, err error) {
 	defer annotate(&err, "list deployments of %s", orAll(slug))
-	const cols = `id, project, revision, action, author, status, summary, created_at, updated_at`
 	var rows *sql.Rows
 	if slug == "" {
 		rows, err = s.db.QueryContext(ctx,
-			`SELECT `+cols+` FROM deployments ORDER BY id DESC LIMIT ?`, clampLimit(limit))
+			`SELECT `+sqliteDeploymentCols+` FROM deployments ORDER BY id DESC LIMIT ?`, clampLimit(limit))
 	} else {
 		rows, err = s.db.QueryContext(ctx,
-			`SELECT `+cols+` FROM deployments WHERE project = ? ORDER BY id DESC LIMIT ?`, slug, clampLimit(limit))
+			`SELECT `+sqliteDeploymentCols+` FROM deployments WHERE project = ? ORDER BY id DESC LIMIT ?`, slug, clampLimit(limit))
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Deployment{}
-	for rows.Next() {
-		var d Deployment
-		var created, updated string
-		if err := rows.Scan(&d.ID, &d.Project, &d.Revision, &d.Action, &d.Author, &d.Status, &d.Summary,
-			&created, &updated); err != nil {
-			return nil, err
-		}
-		if d.CreatedAt, err = parseSQLiteTime(created); err != nil {
-			return nil, err
-		}
-		if d.UpdatedAt, err = parseSQLiteTime(updated); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collectSQLiteDeployments(rows)
+	if err != nil {
 		return nil, err
 	}
 	if len(out) == 0 && slug != "" {
@@ -518,6 +518,20 @@ func (s *sqliteStore) ListDeployments(ctx context.Context, slug string, limit in
 		}
 	}
 	return out, nil
+}
+
+// collectSQLiteDeployments scans and closes rows of sqliteDeploymentCols.
+func collectSQLiteDeployments(rows *sql.Rows) ([]Deployment, error) {
+	defer rows.Close()
+	out := []Deployment{}
+	for rows.Next() {
+		d, err := scanSQLiteDeployment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
 }
 
 // AppendAudit records e with a new ID and the current time (e.ID and
@@ -538,19 +552,25 @@ func (s *sqliteStore) AppendAudit(ctx context.Context, e AuditEvent) (err error)
 }
 
 // ListAudit returns audit events newest first, at most limit (DefaultLimit
-// when <= 0, at most MaxLimit): those of one project, or with an empty slug
-// every event, including those of no project. ErrNotFound if a named
-// project does not exist.
+// when <= 0, at most MaxLimit): those recorded under slug, by the live
+// project and by deleted ones, or with an empty slug every event,
+// including those of no project. ErrNotFound if no project, live or
+// deleted, has had the slug.
 func (s *sqliteStore) ListAudit(ctx context.Context, slug string, limit int) (_ []AuditEvent, err error) {
 	defer annotate(&err, "list audit events of %s", orAll(slug))
-	const cols = `id, coalesce(project, ''), actor, action, detail, created_at`
 	var rows *sql.Rows
 	if slug == "" {
-		rows, err = s.db.QueryContext(ctx,
-			`SELECT `+cols+` FROM audit ORDER BY id DESC LIMIT ?`, clampLimit(limit))
+		rows, err = s.db.QueryContext(ctx, `SELECT * FROM (
+			SELECT id, coalesce(project, ''), actor, action, detail, created_at, 0 FROM audit
+			UNION ALL
+			SELECT id, project, actor, action, detail, created_at, deleted_project FROM deleted_audit
+		) ORDER BY 1 DESC LIMIT ?`, clampLimit(limit))
 	} else {
-		rows, err = s.db.QueryContext(ctx,
-			`SELECT `+cols+` FROM audit WHERE project = ? ORDER BY id DESC LIMIT ?`, slug, clampLimit(limit))
+		rows, err = s.db.QueryContext(ctx, `SELECT * FROM (
+			SELECT id, project, actor, action, detail, created_at, 0 FROM audit WHERE project = ?1
+			UNION ALL
+			SELECT id, project, actor, action, detail, created_at, deleted_project FROM deleted_audit WHERE project = ?1
+		) ORDER BY 1 DESC LIMIT ?2`, slug, clampLimit(limit))
 	}
 	if err != nil {
 		return nil, err
@@ -560,7 +580,7 @@ func (s *sqliteStore) ListAudit(ctx context.Context, slug string, limit int) (_ 
 	for rows.Next() {
 		var e AuditEvent
 		var created string
-		if err := rows.Scan(&e.ID, &e.Project, &e.Actor, &e.Action, &e.Detail, &created); err != nil {
+		if err := rows.Scan(&e.ID, &e.Project, &e.Actor, &e.Action, &e.Detail, &created, &e.DeletedProject); err != nil {
 			return nil, err
 		}
 		if e.CreatedAt, err = parseSQLiteTime(created); err != nil {
@@ -572,9 +592,18 @@ func (s *sqliteStore) ListAudit(ctx context.Context, slug string, limit int) (_ 
 		return nil, err
 	}
 	if len(out) == 0 && slug != "" {
-		if err := requireProject(ctx, slug, s.projectExists); err != nil {
+		if err := requireProject(ctx, slug, s.slugKnown); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// slugKnown reports whether a project, live or deleted, has had the slug.
+func (s *sqliteStore) slugKnown(ctx context.Context, slug string) (bool, error) {
+	var ok bool
+	err := s.db.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM projects WHERE slug = ?1) OR EXISTS (SELECT 1 FROM deleted_projects WHERE slug = ?1)`,
+		slug).Scan(&ok)
+	return ok, err
 }

@@ -286,3 +286,50 @@ func TestKind(t *testing.T) {
 		t.Errorf("Describe(fake) = %q, want unknown", got)
 	}
 }
+
+// TestSQLiteUpgradeKeepsData: a database of the previous release (through
+// migration 0002, with data) is brought to 0003 by Open, keeps its data,
+// and deleting a project then keeps the history.
+func TestSQLiteUpgradeKeepsData(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	s, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateProject(ctx, "shop", "Shop"); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := s.SaveRevision(ctx, "shop", store.NewRevision{YAML: "version: 1\n", Author: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to 0002: as the previous release left it.
+	db := store.SQLiteDB(t, s)
+	for _, q := range []string{
+		`DROP TABLE deleted_audit`, `DROP TABLE deleted_deployments`, `DROP TABLE deleted_revisions`,
+		`DROP TABLE deleted_projects`, `DELETE FROM schema_migrations WHERE version >= 3`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := openSQLite(t, dir)
+	if got, want := store.MigrationsApplied(t, s2), store.KnownMigrations(t, "sqlite")-2; got != want {
+		t.Errorf("upgrade applied %d migrations, want %d", got, want)
+	}
+	if got, err := s2.GetRevision(ctx, "shop", 0); err != nil || *got != *rev {
+		t.Fatalf("head after upgrade = %+v, %v; want %+v", got, err, rev)
+	}
+	dp, err := s2.DeleteProject(ctx, "shop", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s2.GetDeletedRevision(ctx, dp.ID, 1); err != nil || got.YAML != rev.YAML {
+		t.Errorf("deleted project's revision 1 after upgrade = %+v, %v", got, err)
+	}
+}

@@ -77,6 +77,36 @@ type AuditEvent struct {
 	Action    string    `json:"action"` // e.g. project.create, schema.save, deploy
 	Detail    string    `json:"detail"`
 	CreatedAt time.Time `json:"created_at"`
+	// DeletedProject is the ID of the deleted project the entry belongs
+	// to, 0 for an entry of a live project or of no project. It tells the
+	// entries of a deleted project from those of a later one that took
+	// the same slug.
+	DeletedProject int64 `json:"deleted_project,omitempty"`
+}
+
+// Audit actions the store records itself.
+const (
+	// AuditProjectDelete is recorded by DeleteProject, in the deleted
+	// project's own trail.
+	AuditProjectDelete = "project.delete"
+	// AuditProjectPurge is recorded by PurgeDeleted, as an event of no
+	// project, for each deleted project it removes.
+	AuditProjectPurge = "project.purge"
+)
+
+// DeletedProject is a project that was deleted, kept with its revisions,
+// deployments and audit entries until PurgeDeleted removes it. ID numbers
+// deletions and is never reused; the slug is free again from the moment of
+// deletion, so several deleted projects (and one live one) may share it.
+type DeletedProject struct {
+	ID        int64     `json:"id"`
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Head      int64     `json:"head"`
+	DeletedAt time.Time `json:"deleted_at"`
+	DeletedBy string    `json:"deleted_by"`
 }
 
 // Store keeps projects, schema revisions, deployments and the audit log.
@@ -100,9 +130,34 @@ type Store interface {
 	// RenameProject sets the display name (empty: the slug) and updated_at;
 	// ErrNotFound if there is no such project.
 	RenameProject(ctx context.Context, slug, name string) (*Project, error)
-	// DeleteProject removes the project with its revisions, deployments
-	// and audit entries. ErrNotFound if there is no such project.
-	DeleteProject(ctx context.Context, slug string) error
+	// DeleteProject deletes a project and keeps its history. In one
+	// transaction it records an AuditProjectDelete event by actor, moves
+	// the project with its revisions, deployments and audit entries (that
+	// event included) to a new DeletedProject, and frees the slug: the
+	// project's live methods then answer ErrNotFound, and a project
+	// created with the slug starts from scratch. ErrNotFound if there is
+	// no such project.
+	DeleteProject(ctx context.Context, slug, actor string) (*DeletedProject, error)
+	// ListDeletedProjects returns deleted projects, the last deleted
+	// first: those that had slug, or with an empty slug all of them. An
+	// empty list is not an error.
+	ListDeletedProjects(ctx context.Context, slug string, limit int) ([]DeletedProject, error)
+	// GetDeletedProject returns one deleted project; ErrNotFound if there
+	// is none with that ID (never was, or purged).
+	GetDeletedProject(ctx context.Context, id int64) (*DeletedProject, error)
+	// GetDeletedRevision is GetRevision for deleted project id.
+	GetDeletedRevision(ctx context.Context, id, n int64) (*Revision, error)
+	// ListDeletedRevisions is ListRevisions for deleted project id.
+	ListDeletedRevisions(ctx context.Context, id int64, limit int, before int64) ([]Revision, error)
+	// ListDeletedDeployments returns the deployments of deleted project
+	// id, newest first. ErrNotFound if there is no such deleted project.
+	ListDeletedDeployments(ctx context.Context, id int64, limit int) ([]Deployment, error)
+	// PurgeDeleted removes for good the projects deleted before cutoff,
+	// with their revisions, deployments and audit entries, and records an
+	// AuditProjectPurge event of no project for each. It returns how many
+	// it removed. Replicas may run it at the same time: each deleted
+	// project is purged, and recorded, once.
+	PurgeDeleted(ctx context.Context, cutoff time.Time) (int, error)
 
 	// SaveRevision appends a revision and moves the head to it, atomically.
 	// In one transaction that locks the project row, it checks that r.Base
@@ -127,21 +182,28 @@ type Store interface {
 	// no such project.
 	CreateDeployment(ctx context.Context, d Deployment) (*Deployment, error)
 	// FinishDeployment sets a deployment's final status and summary, and
-	// its updated_at. ErrNotFound if there is no deployment id.
+	// its updated_at, also when its project was deleted meanwhile (the
+	// deleted project's copy is updated). ErrNotFound if there is no
+	// deployment id.
 	FinishDeployment(ctx context.Context, id int64, status, summary string) error
+	// GetDeployment returns a live project's deployment; ErrNotFound if
+	// there is none with that ID.
+	GetDeployment(ctx context.Context, id int64) (*Deployment, error)
 	// ListDeployments returns a project's deployments newest first; an
 	// empty slug lists every project's. ErrNotFound if a named project
 	// does not exist.
 	ListDeployments(ctx context.Context, slug string, limit int) ([]Deployment, error)
 
-	// AppendAudit records an event; the store sets its ID and CreatedAt.
-	// An empty Project records an event of no project (a login, or the
-	// deletion of a project, whose own entries go with it). ErrNotFound if
-	// a named project does not exist.
+	// AppendAudit records an event; the store sets its ID and CreatedAt
+	// (e.ID and e.DeletedProject are ignored). An empty Project records an
+	// event of no project (a login, say). ErrNotFound if a named project
+	// does not exist (is not live).
 	AppendAudit(ctx context.Context, e AuditEvent) error
-	// ListAudit returns events newest first: one project's, or with an
-	// empty slug all of them, those of no project included. ErrNotFound if
-	// a named project does not exist.
+	// ListAudit returns events newest first: those recorded under slug,
+	// by the live project and by every deleted project that had the slug
+	// (their DeletedProject set), or with an empty slug all events, those
+	// of no project included. ErrNotFound if no project, live or deleted,
+	// has had the slug.
 	ListAudit(ctx context.Context, slug string, limit int) ([]AuditEvent, error)
 
 	// Close releases the database; the Store must not be used after it.

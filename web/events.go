@@ -238,6 +238,9 @@ func (h *Hub) watch(slug string, b *translator.Bundle) {
 	}()
 }
 
+// projectDeleted ends a deleted project's streams.
+func (h *Hub) projectDeleted(slug string) { h.forget(slug) }
+
 // forget ends a deleted project's streams.
 func (h *Hub) forget(slug string) {
 	h.mu.Lock()

@@ -117,11 +117,12 @@ func (s *Server) renameProject(c *gin.Context) error {
 
 func (s *Server) deleteProject(c *gin.Context) error {
 	slug := c.Param("p")
-	if err := s.store.DeleteProject(c.Request.Context(), slug); err != nil {
+	// The store records the deletion in the project's audit trail and
+	// keeps its history (GET /deleted-projects).
+	if _, err := s.store.DeleteProject(c.Request.Context(), slug, author(c)); err != nil {
 		return err
 	}
-	s.hub.forget(slug)
-	s.audit(c, "", "project.delete", slug)
+	s.hub.projectDeleted(slug)
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -362,19 +363,25 @@ func (s *Server) listRevisions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	type item struct {
-		Number    int64  `json:"number"`
-		Author    string `json:"author"`
-		Message   string `json:"message"`
-		CreatedAt any    `json:"created_at"`
-		Digest    string `json:"digest"`
-	}
-	out := make([]item, 0, len(revs))
-	for _, r := range revs {
-		out = append(out, item{r.Number, r.Author, r.Message, r.CreatedAt, r.Digest})
-	}
-	c.JSON(http.StatusOK, gin.H{"revisions": out})
+	c.JSON(http.StatusOK, gin.H{"revisions": revisionItems(revs)})
 	return nil
+}
+
+// revisionItem is a revision in a list: no YAML, no project.
+type revisionItem struct {
+	Number    int64  `json:"number"`
+	Author    string `json:"author"`
+	Message   string `json:"message"`
+	CreatedAt any    `json:"created_at"`
+	Digest    string `json:"digest"`
+}
+
+func revisionItems(revs []store.Revision) []revisionItem {
+	out := make([]revisionItem, 0, len(revs))
+	for _, r := range revs {
+		out = append(out, revisionItem{r.Number, r.Author, r.Message, r.CreatedAt, r.Digest})
+	}
+	return out
 }
 
 func revisionNumber(c *gin.Context, name string) (int64, error) {

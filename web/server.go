@@ -52,6 +52,9 @@ type Config struct {
 	Version string
 	// Metrics registers the server's metrics; a new registry when nil.
 	Metrics *prometheus.Registry
+	// DeletedRetention is how long a deleted project's history is kept
+	// (the caller purges it; the API shows when); 0 means forever.
+	DeletedRetention time.Duration
 }
 
 // Server is the HTTP API and the editor.
@@ -67,6 +70,8 @@ type Server struct {
 	promReg *prometheus.Registry
 	engine  *gin.Engine
 	checked *problemCache
+	// retention is Config.DeletedRetention.
+	retention time.Duration
 }
 
 // New builds the server. Close stops its background watchers.
@@ -84,7 +89,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, reg: cfg.Registry, cluster: cfg.Cluster, lokiURL: cfg.LokiURL,
 		log: log, version: cfg.Version, promReg: reg, metrics: newMetrics(reg),
-		checked: newProblemCache(256),
+		checked: newProblemCache(256), retention: cfg.DeletedRetention,
 	}
 	s.hub = newHub(s)
 	s.engine = s.routes()
@@ -121,6 +126,12 @@ func (s *Server) routes() *gin.Engine {
 	short.POST("/projects/:p/render", s.wrap(s.render))
 	short.GET("/projects/:p/status", s.wrap(s.status))
 	short.GET("/projects/:p/deployments", s.wrap(s.listDeployments))
+	short.GET("/audit", s.wrap(s.listAudit))
+	short.GET("/deleted-projects", s.wrap(s.listDeleted))
+	short.GET("/deleted-projects/:id", s.wrap(s.getDeleted))
+	short.GET("/deleted-projects/:id/revisions", s.wrap(s.listDeletedRevisions))
+	short.GET("/deleted-projects/:id/revisions/:n", s.wrap(s.getDeletedRevision))
+	short.GET("/deleted-projects/:id/deployments", s.wrap(s.listDeletedDeployments))
 
 	long := api.Group("", s.timeout(ClusterTimeout))
 	long.POST("/projects/:p/plan", s.wrap(s.plan))

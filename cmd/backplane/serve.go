@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,7 +26,7 @@ import (
 var version = "dev"
 
 func (a *app) serveCmd() *cobra.Command {
-	var addr, dataDir, dbURL, lokiURL, seed string
+	var addr, dataDir, dbURL, lokiURL, seed, keepDeleted string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the web editor and the API",
@@ -34,13 +36,21 @@ Data lives in an embedded SQLite database in --data (BACKPLANE_DATA,
 default ./backplane-data), or in PostgreSQL when BACKPLANE_DATABASE_URL is a
 postgres:// URL, so several serve replicas behind a load balancer share it.
 The cluster comes from NOMAD_ADDR (and CONSUL_HTTP_ADDR, VAULT_ADDR); without
-it the editor works and says "no cluster connected".`,
+it the editor works and says "no cluster connected".
+
+A deleted project's revisions, deployments and audit trail are kept for
+--keep-deleted (BACKPLANE_KEEP_DELETED, default 90d; 0 keeps them forever),
+then purged.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			reg, err := a.registry()
 			if err != nil {
 				return err
+			}
+			retention, err := parseRetention(keepDeleted)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("serve: --keep-deleted: %w", err)}
 			}
 			dsn := dbURL
 			if dsn == "" {
@@ -73,7 +83,11 @@ it the editor works and says "no cluster connected".`,
 			} else {
 				log.Info("no cluster connected: set NOMAD_ADDR to plan and deploy")
 			}
-			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Logger: log, Version: version})
+			if retention > 0 {
+				go purgeDeleted(ctx, st, retention, log)
+			}
+			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Logger: log,
+				Version: version, DeletedRetention: retention})
 			defer srv.Close()
 			hs := &http.Server{
 				Addr:              addr,
@@ -108,7 +122,56 @@ it the editor works and says "no cluster connected".`,
 	f.StringVar(&dbURL, "database-url", os.Getenv("BACKPLANE_DATABASE_URL"), "postgres:// URL to use PostgreSQL instead of SQLite (env BACKPLANE_DATABASE_URL)")
 	f.StringVar(&lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki push URL for the logship sidecar (env BACKPLANE_LOKI_URL)")
 	f.StringVar(&seed, "seed", "", "schema file to import as a project when no project of its name exists yet")
+	f.StringVar(&keepDeleted, "keep-deleted", envOr("BACKPLANE_KEEP_DELETED", "90d"),
+		"how long a deleted project's history is kept, e.g. 90d or 720h; 0 keeps it forever (env BACKPLANE_KEEP_DELETED)")
 	return cmd
+}
+
+// parseRetention reads --keep-deleted: a whole number of days ("90d") or a
+// Go duration ("720h"); "0" means forever.
+func parseRetention(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a number of days (90d) or a duration (720h)", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a number of days (90d) or a duration (720h)", v)
+	}
+	return d, nil
+}
+
+// purgeEvery is how often serve purges the deleted projects older than the
+// retention period.
+const purgeEvery = time.Hour
+
+// purgeDeleted purges deleted projects older than retention, now and then
+// every purgeEvery, until ctx ends. Every replica runs it; the store
+// purges each project once.
+func purgeDeleted(ctx context.Context, st store.Store, retention time.Duration, log *slog.Logger) {
+	log = log.With("component", "purge")
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := st.PurgeDeleted(pctx, time.Now().Add(-retention))
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purging deleted projects failed; will retry", "error", err)
+		case n > 0:
+			log.Info("purged deleted projects past their retention", "count", n, "retention", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // seedProject imports a schema file as a project, unless one of that name

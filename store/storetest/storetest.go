@@ -49,7 +49,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListProjects", testListProjects},
 		{"RenameProject", testRenameProject},
 		{"DeleteProject", testDeleteProject},
-		{"DeleteProjectCascades", testDeleteProjectCascades},
+		{"DeleteProjectKeepsHistory", testDeleteProjectKeepsHistory},
+		{"RecreatedProjectStartsFresh", testRecreatedProjectStartsFresh},
+		{"DeletedNotFound", testDeletedNotFound},
+		{"FinishDeploymentAfterDelete", testFinishDeploymentAfterDelete},
+		{"PurgeDeleted", testPurgeDeleted},
+		{"GetDeployment", testGetDeployment},
 		{"SaveRevisionFirst", testSaveRevisionFirst},
 		{"SaveRevisionSequence", testSaveRevisionSequence},
 		{"SaveRevisionStaleBase", testSaveRevisionStaleBase},
@@ -274,65 +279,202 @@ func testRenameProject(t *testing.T, s store.Store) {
 }
 
 func testDeleteProject(t *testing.T, s store.Store) {
-	mustCreate(t, s, "shop")
-	if err := s.DeleteProject(t.Context(), "shop"); err != nil {
+	p := mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 2)
+	from := time.Now()
+	dp, err := s.DeleteProject(t.Context(), "shop", "carol")
+	to := time.Now()
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.GetProject(t.Context(), "shop")
+	if dp.ID <= 0 {
+		t.Errorf("deleted project ID = %d, want a positive ID from the store", dp.ID)
+	}
+	want := &store.DeletedProject{
+		ID: dp.ID, Slug: "shop", Name: p.Name, CreatedAt: p.CreatedAt, UpdatedAt: dp.UpdatedAt,
+		Head: 2, DeletedAt: dp.DeletedAt, DeletedBy: "carol",
+	}
+	if diff := cmp.Diff(want, dp); diff != "" {
+		t.Errorf("DeleteProject (-want +got):\n%s", diff)
+	}
+	between(t, "DeletedAt", dp.DeletedAt, from, to)
+	wantUTC(t, "DeletedAt", dp.DeletedAt)
+	got, err := s.GetDeletedProject(t.Context(), dp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(dp, got); diff != "" {
+		t.Errorf("GetDeletedProject differs from DeleteProject's result (-delete +get):\n%s", diff)
+	}
+	wantUTC(t, "GetDeletedProject CreatedAt", got.CreatedAt)
+	wantUTC(t, "GetDeletedProject DeletedAt", got.DeletedAt)
+
+	_, err = s.GetProject(t.Context(), "shop")
 	wantErrIs(t, "GetProject after delete", err, store.ErrNotFound)
-	wantErrIs(t, "second DeleteProject", s.DeleteProject(t.Context(), "shop"), store.ErrNotFound)
+	_, err = s.DeleteProject(t.Context(), "shop", "carol")
+	wantErrIs(t, "second DeleteProject", err, store.ErrNotFound)
+	_, err = s.DeleteProject(t.Context(), "nope", "carol")
+	wantErrIs(t, "DeleteProject of a missing project", err, store.ErrNotFound)
+	if ps, err := s.ListProjects(t.Context()); err != nil || len(ps) != 0 {
+		t.Errorf("ListProjects after delete = %+v, %v; want none", ps, err)
+	}
 }
 
-func testDeleteProjectCascades(t *testing.T, s store.Store) {
+// testDeleteProjectKeepsHistory: the live methods no longer see a deleted
+// project, and its revisions, deployments and audit trail stay readable
+// under its DeletedProject ID, unchanged.
+func testDeleteProjectKeepsHistory(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustCreate(t, s, "shop")
 	mustCreate(t, s, "blog")
-	saveN(t, s, "shop", 3)
+	saved := saveN(t, s, "shop", 3)
 	saveN(t, s, "blog", 1)
+	var shopDep *store.Deployment
 	for _, slug := range []string{"shop", "blog"} {
-		if _, err := s.CreateDeployment(ctx, store.Deployment{Project: slug, Revision: 1, Action: "deploy", Author: "alice"}); err != nil {
+		d, err := s.CreateDeployment(ctx, store.Deployment{Project: slug, Revision: 1, Action: "deploy", Author: "alice"})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AppendAudit(ctx, store.AuditEvent{Project: slug, Actor: "alice", Action: "schema.save"}); err != nil {
+		if slug == "shop" {
+			shopDep = d
+		}
+		if err := s.AppendAudit(ctx, store.AuditEvent{Project: slug, Actor: "alice", Action: "schema.save", Detail: slug}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := s.AppendAudit(ctx, store.AuditEvent{Actor: "alice", Action: "user.login"}); err != nil {
 		t.Fatal(err)
 	}
-
-	if err := s.DeleteProject(ctx, "shop"); err != nil {
+	before, err := s.ListAudit(ctx, "shop", 0)
+	if err != nil {
 		t.Fatal(err)
 	}
 
+	dp, err := s.DeleteProject(ctx, "shop", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Live: gone.
 	for n := int64(0); n <= 3; n++ {
 		_, err := s.GetRevision(ctx, "shop", n)
 		wantErrIs(t, fmt.Sprintf("GetRevision(shop, %d) after delete", n), err, store.ErrNotFound)
 	}
+	_, err = s.ListRevisions(ctx, "shop", 0, 0)
+	wantErrIs(t, "ListRevisions(shop) after delete", err, store.ErrNotFound)
+	_, err = s.ListDeployments(ctx, "shop", 0)
+	wantErrIs(t, "ListDeployments(shop) after delete", err, store.ErrNotFound)
+	_, err = s.GetDeployment(ctx, shopDep.ID)
+	wantErrIs(t, "GetDeployment of the deleted project's deployment", err, store.ErrNotFound)
 	deps, err := s.ListDeployments(ctx, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(deps) != 1 || deps[0].Project != "blog" {
-		t.Errorf("deployments after deleting shop = %+v, want blog's only", deps)
+		t.Errorf("live deployments after deleting shop = %+v, want blog's only", deps)
 	}
-	events, err := s.ListAudit(ctx, "", 0)
+	err = s.AppendAudit(ctx, store.AuditEvent{Project: "shop", Actor: "alice", Action: "deploy"})
+	wantErrIs(t, "AppendAudit to a deleted project", err, store.ErrNotFound)
+	_, err = s.CreateDeployment(ctx, store.Deployment{Project: "shop", Revision: 1, Action: "deploy"})
+	wantErrIs(t, "CreateDeployment of a deleted project", err, store.ErrNotFound)
+
+	// Kept: revisions, as they were.
+	revs, err := s.ListDeletedRevisions(ctx, dp.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantRevs []store.Revision
+	for i := len(saved) - 1; i >= 0; i-- {
+		r := *saved[i]
+		r.YAML = ""
+		wantRevs = append(wantRevs, r)
+	}
+	if diff := cmp.Diff(wantRevs, revs); diff != "" {
+		t.Errorf("ListDeletedRevisions (-want +got):\n%s", diff)
+	}
+	if revs, err := s.ListDeletedRevisions(ctx, dp.ID, 1, 3); err != nil || len(revs) != 1 || revs[0].Number != 2 {
+		t.Errorf("ListDeletedRevisions(limit 1, before 3) = %v, %v; want [2]", revisionNumbers(revs), err)
+	}
+	head, err := s.GetDeletedRevision(ctx, dp.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(saved[2], head); diff != "" {
+		t.Errorf("GetDeletedRevision(head) (-want +got):\n%s", diff)
+	}
+	r2, err := s.GetDeletedRevision(ctx, dp.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(saved[1], r2); diff != "" {
+		t.Errorf("GetDeletedRevision(2) (-want +got):\n%s", diff)
+	}
+	// Deployments, with their IDs.
+	gotDeps, err := s.ListDeletedDeployments(ctx, dp.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]store.Deployment{*shopDep}, gotDeps); diff != "" {
+		t.Errorf("ListDeletedDeployments (-want +got):\n%s", diff)
+	}
+	// The audit trail: what was there, with its IDs, then the deletion.
+	after, err := s.ListAudit(ctx, "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before)+1 {
+		t.Fatalf("ListAudit(shop) after delete has %d events, want %d", len(after), len(before)+1)
+	}
+	del := after[0]
+	if del.Project != "shop" || del.Action != store.AuditProjectDelete || del.Actor != "carol" || del.DeletedProject != dp.ID {
+		t.Errorf("newest shop event = %+v, want %s by carol in deleted project %d", del, store.AuditProjectDelete, dp.ID)
+	}
+	wantUTC(t, "deletion event CreatedAt", del.CreatedAt)
+	for i := range before {
+		want := before[i]
+		want.DeletedProject = dp.ID
+		if diff := cmp.Diff(want, after[i+1]); diff != "" {
+			t.Errorf("shop event %d after delete (-want +got):\n%s", i, diff)
+		}
+	}
+	all, err := s.ListAudit(ctx, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var left []string
-	for _, e := range events {
+	for _, e := range all {
 		left = append(left, e.Project+"/"+e.Action)
 	}
-	if diff := cmp.Diff([]string{"/user.login", "blog/schema.save"}, left); diff != "" {
-		t.Errorf("audit after deleting shop (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"shop/project.delete", "/user.login", "blog/schema.save", "shop/schema.save"}, left); diff != "" {
+		t.Errorf("all audit events after deleting shop (-want +got):\n%s", diff)
 	}
 	// The other project keeps everything.
 	if rev, err := s.GetRevision(ctx, "blog", 0); err != nil || rev.Number != 1 {
 		t.Errorf("blog head after deleting shop = %+v, %v", rev, err)
 	}
+	if events, err := s.ListAudit(ctx, "blog", 0); err != nil || len(events) != 1 || events[0].DeletedProject != 0 {
+		t.Errorf("blog audit after deleting shop = %+v, %v", events, err)
+	}
+}
 
-	// The slug is free again and starts from scratch.
+// testRecreatedProjectStartsFresh: a project created with a deleted
+// project's slug inherits nothing; each deleted project keeps its own
+// history apart, and the audit trail of the slug tells them apart.
+func testRecreatedProjectStartsFresh(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "shop")
+	saveN(t, s, "shop", 3)
+	if _, err := s.CreateDeployment(ctx, store.Deployment{Project: "shop", Revision: 3, Action: "deploy"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(ctx, store.AuditEvent{Project: "shop", Actor: "alice", Action: "project.create"}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.DeleteProject(ctx, "shop", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	p := mustCreate(t, s, "shop")
 	if p.Head != 0 {
 		t.Errorf("recreated project head = %d", p.Head)
@@ -341,8 +483,234 @@ func testDeleteProjectCascades(t *testing.T, s store.Store) {
 	if err != nil || len(revs) != 0 {
 		t.Errorf("recreated project revisions = %v, %v; want none", revisionNumbers(revs), err)
 	}
-	if rev := mustSave(t, s, "shop", store.NewRevision{YAML: "a", Base: 0}); rev.Number != 1 {
+	if deps, err := s.ListDeployments(ctx, "shop", 0); err != nil || len(deps) != 0 {
+		t.Errorf("recreated project deployments = %+v, %v; want none", deps, err)
+	}
+	if rev := mustSave(t, s, "shop", store.NewRevision{YAML: "second life", Base: 0}); rev.Number != 1 {
 		t.Errorf("first revision of recreated project is %d, want 1", rev.Number)
+	}
+	if err := s.AppendAudit(ctx, store.AuditEvent{Project: "shop", Actor: "bob", Action: "project.create"}); err != nil {
+		t.Fatal(err)
+	}
+	events, err := s.ListAudit(ctx, "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type entry struct {
+		Action  string
+		Deleted int64
+	}
+	var got []entry
+	for _, e := range events {
+		got = append(got, entry{e.Action, e.DeletedProject})
+	}
+	want := []entry{{"project.create", 0}, {store.AuditProjectDelete, first.ID}, {"project.create", first.ID}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ListAudit(shop) across two lives (-want +got):\n%s", diff)
+	}
+
+	second, err := s.DeleteProject(ctx, "shop", "dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ID <= first.ID {
+		t.Errorf("second deletion ID %d not above first %d", second.ID, first.ID)
+	}
+	list, err := s.ListDeletedProjects(ctx, "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]store.DeletedProject{*second, *first}, list); diff != "" {
+		t.Errorf("ListDeletedProjects(shop) (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		dp   *store.DeletedProject
+		revs []int64
+		deps int
+		head string
+	}{
+		{first, []int64{3, 2, 1}, 1, "edit 3"},
+		{second, []int64{1}, 0, ""},
+	} {
+		revs, err := s.ListDeletedRevisions(ctx, tc.dp.ID, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.revs, revisionNumbers(revs)); diff != "" {
+			t.Errorf("deleted project %d revisions (-want +got):\n%s", tc.dp.ID, diff)
+		}
+		if deps, err := s.ListDeletedDeployments(ctx, tc.dp.ID, 0); err != nil || len(deps) != tc.deps {
+			t.Errorf("deleted project %d deployments = %+v, %v; want %d", tc.dp.ID, deps, err, tc.deps)
+		}
+		if head, err := s.GetDeletedRevision(ctx, tc.dp.ID, 0); err != nil || head.Message != tc.head {
+			t.Errorf("deleted project %d head = %+v, %v; want message %q", tc.dp.ID, head, err, tc.head)
+		}
+	}
+	// A slug that only deleted projects had still has its audit trail.
+	events, err = s.ListAudit(ctx, "shop", 0)
+	if err != nil {
+		t.Fatalf("ListAudit of a slug with deleted projects only: %v", err)
+	}
+	if len(events) != 4 || events[0].DeletedProject != second.ID || events[3].DeletedProject != first.ID {
+		t.Errorf("ListAudit(shop) = %+v, want 4 events, two of each deleted project", events)
+	}
+	if all, err := s.ListDeletedProjects(ctx, "", 1); err != nil || len(all) != 1 || all[0].ID != second.ID {
+		t.Errorf("ListDeletedProjects(all, limit 1) = %+v, %v; want the second", all, err)
+	}
+	if none, err := s.ListDeletedProjects(ctx, "blog", 0); err != nil || none == nil || len(none) != 0 {
+		t.Errorf("ListDeletedProjects(blog) = %#v, %v; want an empty, non-nil slice", none, err)
+	}
+}
+
+func testDeletedNotFound(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "empty")
+	dp, err := s.DeleteProject(ctx, "empty", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const missing = 424242
+	_, err = s.GetDeletedProject(ctx, missing)
+	wantErrIs(t, "GetDeletedProject of a missing ID", err, store.ErrNotFound)
+	_, err = s.GetDeletedRevision(ctx, missing, 0)
+	wantErrIs(t, "GetDeletedRevision of a missing ID", err, store.ErrNotFound)
+	_, err = s.ListDeletedRevisions(ctx, missing, 0, 0)
+	wantErrIs(t, "ListDeletedRevisions of a missing ID", err, store.ErrNotFound)
+	_, err = s.ListDeletedDeployments(ctx, missing, 0)
+	wantErrIs(t, "ListDeletedDeployments of a missing ID", err, store.ErrNotFound)
+	// A project deleted before its first save has no head.
+	_, err = s.GetDeletedRevision(ctx, dp.ID, 0)
+	wantErrIs(t, "GetDeletedRevision(head) of a never-saved project", err, store.ErrNotFound)
+	_, err = s.GetDeletedRevision(ctx, dp.ID, 1)
+	wantErrIs(t, "GetDeletedRevision(1) of a never-saved project", err, store.ErrNotFound)
+	if revs, err := s.ListDeletedRevisions(ctx, dp.ID, 0, 0); err != nil || revs == nil || len(revs) != 0 {
+		t.Errorf("ListDeletedRevisions of a never-saved project = %#v, %v; want an empty, non-nil slice", revs, err)
+	}
+	if deps, err := s.ListDeletedDeployments(ctx, dp.ID, 0); err != nil || deps == nil || len(deps) != 0 {
+		t.Errorf("ListDeletedDeployments of a never-deployed project = %#v, %v; want an empty, non-nil slice", deps, err)
+	}
+	_, err = s.ListAudit(ctx, "never", 0)
+	wantErrIs(t, "ListAudit of a slug no project had", err, store.ErrNotFound)
+}
+
+// testFinishDeploymentAfterDelete: a deploy that ends after its project
+// was deleted still records its outcome, in the deleted project's copy.
+func testFinishDeploymentAfterDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "shop")
+	d, err := s.CreateDeployment(ctx, store.Deployment{Project: "shop", Revision: 1, Action: "deploy", Author: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := s.DeleteProject(ctx, "shop", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishDeployment(ctx, d.ID, "succeeded", "2 jobs healthy"); err != nil {
+		t.Fatalf("FinishDeployment after the project was deleted: %v", err)
+	}
+	deps, err := s.ListDeletedDeployments(ctx, dp.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deps) != 1 || deps[0].ID != d.ID || deps[0].Status != "succeeded" || deps[0].Summary != "2 jobs healthy" {
+		t.Errorf("deleted project's deployments = %+v, want %d succeeded", deps, d.ID)
+	}
+	wantUTC(t, "deleted deployment UpdatedAt", deps[0].UpdatedAt)
+}
+
+// testPurgeDeleted: projects deleted before the cutoff go for good, with a
+// purge event of no project each; later ones stay; IDs are not reused.
+func testPurgeDeleted(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, slug := range []string{"old", "new"} {
+		mustCreate(t, s, slug)
+		saveN(t, s, slug, 2)
+		if _, err := s.CreateDeployment(ctx, store.Deployment{Project: slug, Revision: 2, Action: "deploy"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oldDP, err := s.DeleteProject(ctx, "old", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	cutoff := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	newDP, err := s.DeleteProject(ctx, "new", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Replicas purge at the same time: the project is purged once.
+	var wg sync.WaitGroup
+	counts := make([]int, 3)
+	errs := make([]error, 3)
+	for i := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counts[i], errs[i] = s.PurgeDeleted(ctx, cutoff)
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("PurgeDeleted %d: %v", i, err)
+		}
+		total += counts[i]
+	}
+	if total != 1 {
+		t.Errorf("concurrent PurgeDeleted purged %d in all (%v), want 1", total, counts)
+	}
+
+	_, err = s.GetDeletedProject(ctx, oldDP.ID)
+	wantErrIs(t, "GetDeletedProject of a purged project", err, store.ErrNotFound)
+	_, err = s.ListDeletedRevisions(ctx, oldDP.ID, 0, 0)
+	wantErrIs(t, "ListDeletedRevisions of a purged project", err, store.ErrNotFound)
+	_, err = s.ListDeletedDeployments(ctx, oldDP.ID, 0)
+	wantErrIs(t, "ListDeletedDeployments of a purged project", err, store.ErrNotFound)
+	_, err = s.ListAudit(ctx, "old", 0)
+	wantErrIs(t, "ListAudit of a purged slug", err, store.ErrNotFound)
+	if got, err := s.GetDeletedProject(ctx, newDP.ID); err != nil || got.ID != newDP.ID {
+		t.Errorf("project deleted after the cutoff = %+v, %v; want it kept", got, err)
+	}
+	if revs, err := s.ListDeletedRevisions(ctx, newDP.ID, 0, 0); err != nil || len(revs) != 2 {
+		t.Errorf("revisions of the project deleted after the cutoff = %v, %v", revisionNumbers(revs), err)
+	}
+
+	all, err := s.ListAudit(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	purges := 0
+	for _, e := range all {
+		if e.Action != store.AuditProjectPurge {
+			continue
+		}
+		purges++
+		if e.Project != "" || !strings.Contains(e.Detail, "old") || !strings.Contains(e.Detail, fmt.Sprint(oldDP.ID)) {
+			t.Errorf("purge event = %+v, want one of no project naming old and %d", e, oldDP.ID)
+		}
+	}
+	if purges != 1 {
+		t.Errorf("%d purge events, want 1", purges)
+	}
+	if n, err := s.PurgeDeleted(ctx, cutoff); err != nil || n != 0 {
+		t.Errorf("second PurgeDeleted = %d, %v; want 0", n, err)
+	}
+	// A later deletion never gets a purged project's ID.
+	mustCreate(t, s, "later")
+	later, err := s.DeleteProject(ctx, "later", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.ID <= newDP.ID {
+		t.Errorf("deletion after a purge got ID %d, want above %d", later.ID, newDP.ID)
+	}
+	if n, err := s.PurgeDeleted(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+		t.Errorf("PurgeDeleted of everything = %d, %v; want 2", n, err)
 	}
 }
 
@@ -901,6 +1269,28 @@ func testFinishDeployment(t *testing.T, s store.Store) {
 	if err := s.FinishDeployment(t.Context(), d.ID, "failed", "timeout"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func testGetDeployment(t *testing.T, s store.Store) {
+	mustCreate(t, s, "shop")
+	d, err := s.CreateDeployment(t.Context(), store.Deployment{Project: "shop", Revision: 1, Action: "deploy", Author: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if err := s.FinishDeployment(t.Context(), d.ID, "failed", "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetDeployment(t.Context(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "failed" || got.Summary != "timeout" || !got.CreatedAt.Equal(d.CreatedAt) || !got.UpdatedAt.After(d.UpdatedAt) {
+		t.Errorf("GetDeployment = %+v after finishing %+v", got, d)
+	}
+	wantUTC(t, "GetDeployment UpdatedAt", got.UpdatedAt)
+	_, err = s.GetDeployment(t.Context(), 424242)
+	wantErrIs(t, "GetDeployment of a missing ID", err, store.ErrNotFound)
 }
 
 func testFinishDeploymentNotFound(t *testing.T, s store.Store) {
