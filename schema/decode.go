@@ -126,6 +126,19 @@ func (d *decoder) errorf(n *yaml.Node, path Path, format string, args ...any) {
 
 var positionType = reflect.TypeOf(Position{})
 
+// textTag reports the scalar types taken as strings where a string is wanted,
+// as users expect from YAML: numbers, booleans and dates (version: 7,
+// DEBUG: true, branch: 2024-05-01). So is a plain `<<`, which YAML tags as
+// a merge key and which yaml.v3 writes unquoted when it encodes the string
+// "<<". Other tags (!!binary, a custom !tag) are refused.
+func textTag(tag string) bool {
+	switch tag {
+	case "!!int", "!!float", "!!bool", "!!timestamp", "!!merge":
+		return true
+	}
+	return false
+}
+
 // value decodes n into v, which must be settable.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path Path) {
 	if d.tooBig {
@@ -164,16 +177,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path Path) {
 			d.errorf(n, path, "must be a string, not %s", nodeKind(n))
 			return
 		}
-		if n.Tag != "!!str" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
-			// Numbers and booleans are accepted as strings where a string is
-			// wanted (version: 7, value: true), as users expect from YAML.
-			// So is a plain `<<`, which YAML tags as a merge key and which
-			// yaml.v3 writes unquoted when it encodes the string "<<".
-			if n.Tag != "!!int" && n.Tag != "!!float" && n.Tag != "!!bool" && n.Tag != "!!merge" {
-				d.errorf(n, path, "must be a string, not %s", nodeKind(n))
-				return
-			}
+		if n.Tag != "!!str" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 && !textTag(n.Tag) {
+			d.errorf(n, path, "must be a string, not %s", nodeKind(n))
+			return
 		}
+		// The text as the user wrote it, never the value YAML reads it as:
+		// `branch: 1.0` is "1.0", not "1", and `version: 7.10` not "7.1".
 		v.SetString(n.Value)
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {

@@ -321,6 +321,83 @@ elements:
 	}
 }
 
+// TestDecodeStringFieldsTakeLiteralText: wherever a string is wanted, a
+// plain YAML scalar is taken as the text the user wrote, whatever YAML would
+// read it as (a date, a number, a boolean), in fields, map values and list
+// items alike, and JSON numbers the same way. It survives the canonical
+// YAML round trip the store and the editor make. Before, a date such as
+// `branch: 2024-05-01` was refused as "not a string".
+func TestDecodeStringFieldsTakeLiteralText(t *testing.T) {
+	const head = "version: 1\nproject: shop\nelements:\n  - id: x\n    kind: k\n"
+	src := func(field string) string { return head + "    " + field + "\n" }
+	el := func(s *Schema) *Element { return &s.Elements[0] }
+	cases := []struct {
+		name string
+		src  string
+		get  func(s *Schema) string
+		want string
+	}{
+		{"branch date", src("source: {repo: r, branch: 2024-05-01}"), func(s *Schema) string { return el(s).Source.Branch }, "2024-05-01"},
+		{"branch date and time", src("source: {repo: r, branch: 2001-12-14t21:59:43.10-05:00}"), func(s *Schema) string { return el(s).Source.Branch }, "2001-12-14t21:59:43.10-05:00"},
+		{"branch float", src("source: {repo: r, branch: 1.0}"), func(s *Schema) string { return el(s).Source.Branch }, "1.0"},
+		{"ref int", src("source: {repo: r, ref: 0042}"), func(s *Schema) string { return el(s).Source.Ref }, "0042"},
+		{"version int", src("version: 7"), func(s *Schema) string { return el(s).Version }, "7"},
+		{"version float with trailing zero", src("version: 7.10"), func(s *Schema) string { return el(s).Version }, "7.10"},
+		{"version float", src("version: 3.13"), func(s *Schema) string { return el(s).Version }, "3.13"},
+		{"version date", src("version: 2024-05-01"), func(s *Schema) string { return el(s).Version }, "2024-05-01"},
+		{"version explicit timestamp tag", src("version: !!timestamp 2024-05-01"), func(s *Schema) string { return el(s).Version }, "2024-05-01"},
+		{"image exponent", src("image: 1e3"), func(s *Schema) string { return el(s).Image }, "1e3"},
+		{"command bool", src("command: true"), func(s *Schema) string { return el(s).Command }, "true"},
+		{"env bool", src("env: {DEBUG: true}"), func(s *Schema) string { return el(s).Env["DEBUG"] }, "true"},
+		{"env float", src("env: {X: 1.10}"), func(s *Schema) string { return el(s).Env["X"] }, "1.10"},
+		{"env octal", src("env: {MODE: 0o755}"), func(s *Schema) string { return el(s).Env["MODE"] }, "0o755"},
+		{"env date", src("env: {SINCE: 2024-05-01}"), func(s *Schema) string { return el(s).Env["SINCE"] }, "2024-05-01"},
+		{"env infinity", src("env: {MAX: .inf}"), func(s *Schema) string { return el(s).Env["MAX"] }, ".inf"},
+		{"params date", src("params: {since: 2024-05-01}"), func(s *Schema) string { return el(s).Params["since"] }, "2024-05-01"},
+		{"args date", src("args: [--since, 2024-05-01]"), func(s *Schema) string { return el(s).Args[1] }, "2024-05-01"},
+		{"args float", src("args: [1.0]"), func(s *Schema) string { return el(s).Args[0] }, "1.0"},
+		{"args bool", src("args: [false]"), func(s *Schema) string { return el(s).Args[0] }, "false"},
+		{"args hex", src("args: [0x1F]"), func(s *Schema) string { return el(s).Args[0] }, "0x1F"},
+		{"schedule date-like", src("schedule: 2024-05-01"), func(s *Schema) string { return el(s).Schedule }, "2024-05-01"},
+		{"project-level date", "version: 1\nproject: shop\nnamespace: 2024-05-01\nelements: []\n", func(s *Schema) string { return s.Namespace }, "2024-05-01"},
+		{"receiver field date", "version: 1\nproject: shop\nreceivers: {r: {email: {to: 2024-05-01}}}\nelements: []\n", func(s *Schema) string { return s.Receivers["r"].Email.To }, "2024-05-01"},
+		{"json number", `{"version": 1, "project": "shop", "elements": [{"id": "x", "kind": "k", "version": 7.0}]}`, func(s *Schema) string { return el(s).Version }, "7.0"},
+		{"json exponent", `{"version": 1, "project": "shop", "elements": [{"id": "x", "kind": "k", "env": {"N": 1e3}}]}`, func(s *Schema) string { return el(s).Env["N"] }, "1e3"},
+		{"json bool in a list", `{"version": 1, "project": "shop", "elements": [{"id": "x", "kind": "k", "args": [true, 1.50]}]}`, func(s *Schema) string { return strings.Join(el(s).Args, " ") }, "true 1.50"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustDecode(t, tc.src)
+			if got := tc.get(s); got != tc.want {
+				t.Fatalf("decoded %q, want %q", got, tc.want)
+			}
+			out, err := s.Canonical().EncodeYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back := mustDecode(t, string(out))
+			if got := tc.get(back); got != tc.want {
+				t.Fatalf("after the canonical round trip %q, want %q; encoded:\n%s", got, tc.want, out)
+			}
+		})
+	}
+}
+
+// Tags other than the scalar types YAML resolves plain text to are refused
+// where a string is wanted: the user asked for something else.
+func TestDecodeStringFieldsRefuseOtherTags(t *testing.T) {
+	for _, src := range []string{
+		"version: 1\nproject: !!binary c2hvcA==\n",
+		"version: 1\nproject: !shop x\n",
+		"version: 1\nproject: [a]\n",
+	} {
+		es := decodeErrs(t, src)
+		if len(es) != 1 || es[0].Path != "project" || !strings.Contains(es[0].Msg, "must be a string") {
+			t.Errorf("%q: got %v", src, es)
+		}
+	}
+}
+
 func TestDecodeNumbers(t *testing.T) {
 	s := mustDecode(t, `
 version: 1

@@ -52,6 +52,7 @@ func FuzzDecode(f *testing.F) {
 		"version: !!str 1",
 		"{[a]: b}",
 		"elements: [{id: a, kind: k, command: \"\\na\", env: {\"\\n x\": \" a\\n\"}, args: [on, '1:20']}]",
+		"elements: [{id: a, kind: k, version: 7.10, source: {repo: r, branch: 2024-05-01, ref: 1.0}, env: {T: 2001-12-14t21:59:43.10-05:00, B: true}, args: [!!timestamp 2024-05-01, 0o17]}]",
 		"elements:\n  - id: a\n    kind: k\n    command: |\n      set -e\n        make\n    args:\n      - >-\n        folded\n        text\n",
 	} {
 		f.Add([]byte(seed))

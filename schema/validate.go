@@ -6,10 +6,11 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	"github.com/hashicorp/cronexpr"
 )
 
 // Drivers an element may run under.
@@ -23,11 +24,10 @@ var Policies = []string{"round_robin", "least_conn", "ip_hash"}
 const MaxJobIDLength = 63
 
 var (
-	dnsLabel  = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
-	envName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	dcName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.*-]*$`)
-	volName   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	cronParse = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	dnsLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
+	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	dcName   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.*-]*$`)
+	volName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 )
 
 // Validate checks everything that does not depend on element kinds: names,
@@ -209,6 +209,7 @@ func (v *validator) element(e *Element, p Path) {
 		if strings.ContainsRune(e.Env[k], 0) {
 			v.add(p.Field("env").MapKey(k), "value contains a NUL byte")
 		}
+		v.envSize(p.Field("env").MapKey(k), k, e.Env[k])
 	}
 	seen := map[string]bool{}
 	for i, name := range e.Secrets {
@@ -291,15 +292,9 @@ func (v *validator) element(e *Element, p Path) {
 	if u := e.Upstream; u != nil && u.Policy != "" && !contains(Policies, u.Policy) {
 		v.add(p.Field("upstream").Field("policy"), "%q must be one of %s", u.Policy, strings.Join(Policies, ", "))
 	}
-	switch {
-	case e.Schedule == "":
-	case strings.HasPrefix(e.Schedule, "TZ=") || strings.HasPrefix(e.Schedule, "CRON_TZ="):
-		// The cron parser panics on a time zone prefix with nothing after
-		// it, and Nomad's periodic spec takes no time zone prefix at all.
-		v.add(p.Field("schedule"), "%q: a time zone prefix is not supported; the schedule runs in the cluster's time zone", e.Schedule)
-	default:
-		if _, err := cronParse.Parse(e.Schedule); err != nil {
-			v.add(p.Field("schedule"), "%q is not a cron expression: %v", e.Schedule, err)
+	if e.Schedule != "" {
+		if err := CheckSchedule(e.Schedule); err != nil {
+			v.add(p.Field("schedule"), "%v", err)
 		}
 	}
 	for i, a := range e.Args {
@@ -314,7 +309,80 @@ func (v *validator) element(e *Element, p Path) {
 		if !envName.MatchString(k) {
 			v.add(p.Field("params").MapKey(k), "%q is not a valid parameter name", k)
 		}
+		// A param reaches the task as an env line too, under the kind's
+		// env name, which is not known here; its line is measured with the
+		// param's name.
+		v.envSize(p.Field("params").MapKey(k), k, e.Params[k])
 	}
+}
+
+// Env size caps. An element's env and params reach its task as lines of an
+// env file that Nomad reads with go-envparse, which reads a line of at most
+// 64 KiB (bufio.Scanner's limit) and fails the task otherwise.
+const (
+	// MaxEnvValue caps one env value, as written in the schema.
+	MaxEnvValue = 32 << 10
+	// MaxEnvLine caps NAME="value" as the env file holds it, quoted and
+	// escaped: a quote, a backslash or a newline takes 2 bytes there, and
+	// other control characters 6. It leaves room under go-envparse's 64 KiB
+	// for the newline.
+	MaxEnvLine = 64<<10 - 1
+)
+
+// envSize refuses a value over MaxEnvValue, or whose env line would be over
+// MaxEnvLine.
+func (v *validator) envSize(p Path, name, value string) {
+	if len(value) > MaxEnvValue {
+		v.add(p, "value is %d bytes, over the limit of %d (32 KiB); put large data in a file or an artifact", len(value), MaxEnvValue)
+		return
+	}
+	if n := EnvLineLength(name, value); n > MaxEnvLine {
+		v.add(p, "name and value take %d bytes in the task's env file once quoted and escaped, over the limit of %d (64 KiB, what Nomad reads on one line)", n, MaxEnvLine)
+	}
+}
+
+// EnvLineLength is the length of the env file line NAME="value" (without its
+// newline) that the task's env template renders, with the value quoted and
+// escaped the way templates.EnvQuote does it.
+func EnvLineLength(name, value string) int {
+	n := len(name) + len(`=""`)
+	for i := 0; i < len(value); i++ {
+		switch c := value[i]; {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+			n += 2
+		case c < 0x20:
+			n += 6
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// CheckSchedule reports whether Nomad takes spec as a periodic job's cron
+// spec. It parses with github.com/hashicorp/cronexpr, as Nomad's own
+// PeriodicConfig.Validate does, so the verdict is Nomad's: five fields
+// (minute to day of week), six (a year after them) or seven (seconds
+// first); L, W and # in the day fields; and the descriptors @yearly,
+// @annually, @monthly, @weekly, @daily and @hourly. @every, @midnight and
+// @reboot are refused, as Nomad refuses them.
+func CheckSchedule(spec string) error {
+	_, err := cronexpr.Parse(spec)
+	if err == nil {
+		return nil
+	}
+	// The verdict is cronexpr's; only the message is ours where cronexpr's
+	// would not help.
+	trimmed := strings.TrimSpace(spec)
+	switch {
+	case strings.HasPrefix(trimmed, "TZ=") || strings.HasPrefix(trimmed, "CRON_TZ="):
+		return fmt.Errorf("%q: a time zone prefix is not supported; the schedule runs in the cluster's time zone", spec)
+	case strings.HasPrefix(trimmed, "@every"):
+		return fmt.Errorf("%q is not a cron expression: Nomad does not take @every; write the interval as fields (*/5 * * * * runs every 5 minutes)", spec)
+	case strings.HasPrefix(trimmed, "@"):
+		return fmt.Errorf("%q is not a cron expression: the descriptors Nomad takes are @yearly, @annually, @monthly, @weekly, @daily and @hourly", spec)
+	}
+	return fmt.Errorf("%q is not a cron expression: %w", spec, err)
 }
 
 func (v *validator) source(src *Source, p Path) {
@@ -393,18 +461,27 @@ func (v *validator) connections(ids map[string]bool) {
 	envs := map[string]map[string]int{}
 	for i, c := range v.s.Connections {
 		p := Path("").Field("connections").Index(i)
+		// A dangling end is named with the element at the other end.
 		if c.From == "" {
 			v.add(p.Field("from"), "is required")
 		} else if !ids[c.From] {
-			v.add(p.Field("from"), "no element has id %q", c.From)
+			msg := fmt.Sprintf("no element has id %q%s", c.From, suggestID(c.From, ids))
+			if c.To != "" {
+				msg += "; it connects to " + elementName(c.To, ids)
+			}
+			v.add(p.Field("from"), "%s", msg)
 		}
 		if c.To == "" {
 			v.add(p.Field("to"), "is required")
 		} else if !ids[c.To] {
-			v.add(p.Field("to"), "no element has id %q", c.To)
+			msg := fmt.Sprintf("no element has id %q%s", c.To, suggestID(c.To, ids))
+			if c.From != "" {
+				msg += "; " + elementName(c.From, ids) + " connects to it"
+			}
+			v.add(p.Field("to"), "%s", msg)
 		}
 		if c.From != "" && c.From == c.To {
-			v.add(p.Field("to"), "an element cannot connect to itself")
+			v.add(p.Field("to"), "%s cannot connect to itself", elementName(c.From, ids))
 		}
 		key := [2]string{c.From, c.To}
 		if j, dup := seen[key]; dup {
@@ -433,6 +510,33 @@ func (v *validator) connections(ids map[string]bool) {
 			v.add(p.Field("route").Field("path"), "%q may not contain spaces, quotes, braces or ';'", c.Route.Path)
 		}
 	}
+}
+
+// elementName is an element's ID as a message shows it: bare when the
+// element exists, quoted when it does not.
+func elementName(id string, ids map[string]bool) string {
+	if ids[id] && plainKey.MatchString(id) {
+		return id
+	}
+	return strconv.Quote(id)
+}
+
+// suggestID offers the nearest element ID for a mistyped one: one edit
+// away, or one per three characters for longer IDs.
+func suggestID(id string, ids map[string]bool) string {
+	best, bestD := "", max(1, len(id)/3)+1
+	for _, cand := range sortedKeys(ids) {
+		if cand == "" {
+			continue
+		}
+		if d := distance(id, cand); d < bestD {
+			best, bestD = cand, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 func contains(list []string, s string) bool {

@@ -217,12 +217,17 @@ func TestValidateRules(t *testing.T) {
 
 		// Connections.
 		{"connection from required", func(t *testing.T, s *Schema) { s.Connections[1].From = "" }, "connections[1].from", "", "is required"},
-		{"connection from unknown", func(t *testing.T, s *Schema) { s.Connections[1].From = "web" }, "connections[1].from", "", `no element has id "web"`},
+		// A dangling end names the missing element and the other end, and
+		// offers the nearest ID.
+		{"connection from unknown", func(t *testing.T, s *Schema) { s.Connections[1].From = "web" }, "connections[1].from", "", `no element has id "web"; it connects to db`},
+		{"connection from mistyped", func(t *testing.T, s *Schema) { s.Connections[1].From = "apx" }, "connections[1].from", "", `no element has id "apx" (did you mean "api"?); it connects to db`},
 		{"connection to required", func(t *testing.T, s *Schema) { s.Connections[1].To = "" }, "connections[1].to", "", "is required"},
-		{"connection to unknown", func(t *testing.T, s *Schema) { s.Connections[1].To = "postgres" }, "connections[1].to", "", `no element has id "postgres"`},
+		{"connection to unknown", func(t *testing.T, s *Schema) { s.Connections[1].To = "postgres" }, "connections[1].to", "", `no element has id "postgres"; api connects to it`},
+		{"connection to mistyped", func(t *testing.T, s *Schema) { s.Connections[1].To = "dbx" }, "connections[1].to", "", `no element has id "dbx" (did you mean "db"?); api connects to it`},
+		{"connection to a long mistyped id", func(t *testing.T, s *Schema) { s.Connections[1].To = "nigthly" }, "connections[1].to", "", `no element has id "nigthly" (did you mean "nightly"?); api connects to it`},
 		{"connection to itself", func(t *testing.T, s *Schema) {
 			s.Connections = append(s.Connections, Connection{From: "api", To: "api"})
-		}, "connections[3].to", "", "an element cannot connect to itself"},
+		}, "connections[3].to", "", "api cannot connect to itself"},
 		{"connection duplicate", func(t *testing.T, s *Schema) {
 			s.Connections = append(s.Connections, Connection{From: "lb", To: "api"})
 		}, "connections[3]", "", `duplicate connection from "lb" to "api" (also connections[0])`},
@@ -470,5 +475,90 @@ func TestValidEnvNameAndSortedKeys(t *testing.T) {
 	got := SortedKeys(map[string]int{"b": 1, "a": 2, "c": 3})
 	if strings.Join(got, ",") != "a,b,c" {
 		t.Errorf("SortedKeys = %v", got)
+	}
+}
+
+// A connection dangling at both ends names each missing element at its end,
+// and the other end as the user wrote it.
+func TestValidateConnectionDanglingBothEnds(t *testing.T) {
+	s := validBase()
+	s.Connections[1] = Connection{From: "web", To: "dbx"}
+	var got []string
+	for _, e := range Validate(s) {
+		got = append(got, e.Path+": "+e.Msg)
+	}
+	want := []string{
+		`connections[1].from: no element has id "web"; it connects to "dbx"`,
+		`connections[1].to: no element has id "dbx" (did you mean "db"?); "web" connects to it`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestValidateEnvSize: env and params values are capped at 32 KiB, and the
+// env file line they become (quoted and escaped) at go-envparse's 64 KiB.
+// Before, a huge value passed validate and failed only when the task
+// started.
+func TestValidateEnvSize(t *testing.T) {
+	cases := []struct {
+		name  string
+		key   string
+		value string
+		param bool
+		path  string // "" when valid
+		msg   string
+	}{
+		{name: "at the value cap", key: "BIG", value: strings.Repeat("a", MaxEnvValue)},
+		{name: "over the value cap", key: "BIG", value: strings.Repeat("a", MaxEnvValue+1),
+			path: "elements[api].env.BIG", msg: "value is 32769 bytes, over the limit of 32768 (32 KiB)"},
+		{name: "escapes within the line cap", key: "BIG", value: strings.Repeat(`"`, 32000)},
+		{name: "quotes over the line cap", key: "BIG", value: strings.Repeat(`"`, MaxEnvValue),
+			path: "elements[api].env.BIG", msg: "name and value take 65542 bytes in the task's env file once quoted and escaped, over the limit of 65535"},
+		{name: "control characters over the line cap", key: "BIG", value: strings.Repeat("\x01", 11000),
+			path: "elements[api].env.BIG", msg: "over the limit of 65535"},
+		{name: "long name and value", key: strings.Repeat("K", 40000), value: strings.Repeat("v", 30000),
+			path: "elements[api].env." + strings.Repeat("K", 40000), msg: "name and value take 70003 bytes"},
+		{name: "param over the value cap", key: "token", value: strings.Repeat("a", MaxEnvValue+1), param: true,
+			path: "elements[api].params.token", msg: "over the limit of 32768 (32 KiB)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := validBase()
+			e := el(t, s, "api")
+			if tc.param {
+				e.Params = map[string]string{tc.key: tc.value}
+			} else {
+				e.Env[tc.key] = tc.value
+			}
+			errs := Validate(s)
+			if tc.path == "" {
+				if len(errs) > 0 {
+					t.Fatalf("want no problems, got:\n%.300v", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Path != tc.path || !strings.Contains(errs[0].Msg, tc.msg) {
+				t.Fatalf("want one problem at %.60s containing %q, got:\n%.300v", tc.path, tc.msg, errs)
+			}
+		})
+	}
+}
+
+func TestEnvLineLength(t *testing.T) {
+	cases := []struct {
+		name, value string
+		want        int
+	}{
+		{"A", "", 4},
+		{"A", "abc", 7},
+		{"A", "a\"b\\c\n\r\t\b\f", 4 + 3 + 2*7},
+		{"A", "\x01\x1f", 4 + 12},
+		{"A", "é", 4 + 2},
+	}
+	for _, tc := range cases {
+		if got := EnvLineLength(tc.name, tc.value); got != tc.want {
+			t.Errorf("EnvLineLength(%q, %q) = %d, want %d", tc.name, tc.value, got, tc.want)
+		}
 	}
 }

@@ -50,16 +50,18 @@ func (*NginxLB) Validate(in ValidateInput) schema.Errors {
 	return errs
 }
 
-func (*NginxLB) Build(in BuildInput) (*BuildResult, error) {
+func (lb *NginxLB) Build(in BuildInput) (*BuildResult, error) {
 	e := in.Element
-	version := first(e.Version, "1.27")
-	conf := nginxConfig(in)
-	task := nginxTask(e, in.Driver, "nginx:"+version+"-alpine", conf)
-	return &BuildResult{
-		Task:  task,
+	const image = "nginx:{version}-alpine"
+	res := &BuildResult{
+		Task:  nginxTask(e, in.Driver, image, nginxConfig(in)),
 		Port:  &Port{Label: "http", To: e.Port, Static: true},
 		Check: HealthCheck(e.Health, nil, "http"),
-	}, nil
+	}
+	if in.Driver == "docker" {
+		res.Task.Config["image"] = versionedImage(lb.Info(), in, image, res)
+	}
+	return res, nil
 }
 
 // nginxConfig renders the nginx.conf template.

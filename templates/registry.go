@@ -122,13 +122,15 @@ func (r *Registry) Validate(s *schema.Schema) schema.Errors {
 			continue // unknown kind, reported above
 		}
 		fi, ti := fk.Info(), tk.Info()
+		// A refused edge names both ends with their kinds, then why.
+		edge := fmt.Sprintf("%s (%s) cannot connect to %s (%s)", from.ID, from.Kind, to.ID, to.Kind)
 		switch {
 		case !fi.Connects:
-			errs = append(errs, schema.Errorf(p.Field("from"), "%s (%s) does not make outgoing connections", from.ID, fi.Label))
+			errs = append(errs, schema.Errorf(p.Field("from"), "%s: %s makes no outgoing connections", edge, fi.Label))
 		case !ti.Service:
-			errs = append(errs, schema.Errorf(p.Field("to"), "%s (%s) has no service to connect to", to.ID, ti.Label))
+			errs = append(errs, schema.Errorf(p.Field("to"), "%s: %s has no service to connect to", edge, ti.Label))
 		case ti.Defaults.Port == 0 && to.Port == 0:
-			errs = append(errs, schema.Errorf(p.Field("to"), "%s has no port to connect to; set elements[%s].port", to.ID, to.ID))
+			errs = append(errs, schema.Errorf(p.Field("to"), "%s: %s has no port; set elements[%s].port", edge, to.ID, to.ID))
 		}
 		if !fi.Routes {
 			if c.Weight != 0 {
@@ -215,8 +217,8 @@ func checkFields(info Info, e *schema.Element, p schema.Path) schema.Errors {
 			errs = append(errs, schema.Errorf(p.Field(name), "is required for kind %s", info.Name))
 		}
 	}
-	if e.Version != "" && len(info.Versions) > 0 && !contains(info.Versions, e.Version) {
-		errs = append(errs, schema.Errorf(p.Field("version"), "%s version %q is not one of %s", info.Label, e.Version, strings.Join(info.Versions, ", ")))
+	if _, ok := findField(info.Fields, "version"); ok {
+		errs = append(errs, checkVersion(info, e, p)...)
 	}
 	return errs
 }

@@ -512,15 +512,33 @@ connections:
 			yaml: head + "elements:\n  - { id: a, kind: app.command, command: x, version: \"1\" }\n",
 			want: []wantErr{{"elements[a].version", "kind app.command does not take version"}},
 		},
+		// A version the kind does not list is a real image tag; the build
+		// warns about it (TestBuildVersions), validation does not refuse it.
 		{
-			name: "version not offered",
+			name: "version not listed",
 			yaml: head + "elements:\n  - { id: db, kind: db.postgres, version: \"9\" }\n",
-			want: []wantErr{{"elements[db].version", `PostgreSQL version "9" is not one of 17, 16, 15`}},
 		},
 		{
-			name: "lb version not offered",
+			name: "major versions",
+			yaml: head + "elements:\n  - { id: r, kind: cache.redis, version: \"7\" }\n  - { id: mq, kind: mq.rabbitmq, version: 3 }\n  - { id: q, kind: queue.nats, version: 2, params: { token: t } }\n",
+		},
+		{
+			name: "lb version not listed",
 			yaml: head + "elements:\n  - { id: lb, kind: lb.nginx, port: 80, version: \"1.0\" }\n  - { id: a, kind: app.command, command: x, port: 80 }\nconnections:\n  - { from: lb, to: a }\n",
-			want: []wantErr{{"elements[lb].version", `Load balancer version "1.0" is not one of 1.27, 1.26`}},
+		},
+		{
+			name: "version with a space",
+			yaml: head + "elements:\n  - { id: r, kind: cache.redis, version: \"7 alpine\" }\n",
+			want: []wantErr{{"elements[r].version", `Redis version "7 alpine" is not a valid image tag`}},
+		},
+		{
+			name: "version that is not a tag",
+			yaml: head + "elements:\n  - { id: db, kind: db.postgres, version: \".17\" }\n  - { id: q, kind: queue.nats, version: \"2:latest\", params: { token: t } }\n  - { id: lb, kind: lb.nginx, port: 80, version: \"1.27/alpine\" }\n  - { id: a, kind: app.command, command: x, port: 80 }\nconnections:\n  - { from: lb, to: a }\n",
+			want: []wantErr{
+				{"elements[db].version", `PostgreSQL version ".17" is not a valid image tag: use letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-' (for example "17")`},
+				{"elements[lb].version", `Load balancer version "1.27/alpine" is not a valid image tag`},
+				{"elements[q].version", `NATS version "2:latest" is not a valid image tag`},
+			},
 		},
 		{
 			name: "image kind under raw_exec",
@@ -542,22 +560,22 @@ connections:
 		{
 			name: "connection from a datastore",
 			yaml: head + "elements:\n  - { id: db, kind: db.mongodb }\n  - { id: api, kind: app.command, command: x, port: 80 }\nconnections:\n  - { from: db, to: api }\n",
-			want: []wantErr{{"connections[0].from", "db (MongoDB) does not make outgoing connections"}},
+			want: []wantErr{{"connections[0].from", "db (db.mongodb) cannot connect to api (app.command): MongoDB makes no outgoing connections"}},
 		},
 		{
 			name: "connection to a worker",
 			yaml: head + "elements:\n  - { id: api, kind: app.command, command: x, port: 80 }\n  - { id: w, kind: worker, command: w }\nconnections:\n  - { from: api, to: w }\n",
-			want: []wantErr{{"connections[0].to", "w (Worker) has no service to connect to"}},
+			want: []wantErr{{"connections[0].to", "api (app.command) cannot connect to w (worker): Worker has no service to connect to"}},
 		},
 		{
 			name: "connection to a cron job",
 			yaml: head + "elements:\n  - { id: api, kind: app.command, command: x, port: 80 }\n  - { id: c, kind: cron, command: c, schedule: \"@hourly\" }\nconnections:\n  - { from: api, to: c }\n",
-			want: []wantErr{{"connections[0].to", "c (Cron job) has no service to connect to"}},
+			want: []wantErr{{"connections[0].to", "api (app.command) cannot connect to c (cron): Cron job has no service to connect to"}},
 		},
 		{
 			name: "connection to an app.command without port",
 			yaml: head + "elements:\n  - { id: w, kind: worker, command: w }\n  - { id: cmd, kind: app.command, command: x }\nconnections:\n  - { from: w, to: cmd }\n",
-			want: []wantErr{{"connections[0].to", "cmd has no port to connect to; set elements[cmd].port"}},
+			want: []wantErr{{"connections[0].to", "w (worker) cannot connect to cmd (app.command): cmd has no port; set elements[cmd].port"}},
 		},
 		{
 			name: "weight and route on a non-LB connection",
@@ -641,7 +659,7 @@ connections:
 		{
 			name: "user kind is a leaf",
 			yaml: head + "elements:\n  - { id: q, kind: queue.nats, params: { token: t } }\n  - { id: db, kind: db.postgres }\nconnections:\n  - { from: q, to: db }\n",
-			want: []wantErr{{"connections[0].from", "q (NATS) does not make outgoing connections"}},
+			want: []wantErr{{"connections[0].from", "q (queue.nats) cannot connect to db (db.postgres): NATS makes no outgoing connections"}},
 		},
 	}
 	r := registryWithNats(t)

@@ -180,16 +180,13 @@ func (k *specKind) port(e *schema.Element) int {
 	return k.s.Port
 }
 
-// ImageFor is the container image an element runs.
-func (k *specKind) image(e *schema.Element) string {
-	if e.Image != "" {
-		return e.Image
+// image is the container image an element runs: its own image, or the
+// kind's with {version} filled in (see versionedImage).
+func (k *specKind) image(in BuildInput, res *BuildResult) string {
+	if in.Element.Image != "" {
+		return in.Element.Image
 	}
-	v := e.Version
-	if v == "" && len(k.s.Versions) > 0 {
-		v = k.s.Versions[0]
-	}
-	return strings.ReplaceAll(k.s.Image, "{version}", v)
+	return versionedImage(k.info, in, k.s.Image, res)
 }
 
 func (k *specKind) Build(in BuildInput) (*BuildResult, error) {
@@ -224,7 +221,7 @@ func (k *specKind) Build(in BuildInput) (*BuildResult, error) {
 		task.Config["args"] = []any{"${NOMAD_TASK_DIR}/start.sh"}
 	}
 	if in.Driver == "docker" {
-		task.Config["image"] = k.image(e)
+		task.Config["image"] = k.image(in, res)
 		if k.s.Run == RunImage {
 			if cmd := first(e.Command, k.s.Command); cmd != "" {
 				task.Config["command"] = cmd

@@ -65,7 +65,7 @@ connections:
 		f + ": elements[api].port: 70000 is out of range 1-65535",
 		f + ": elements[api].scale.max: must be >= min (2)",
 		f + ": elements[api].alerts.receivers[0]: receiver \"nobody\" is not declared in receivers",
-		f + ": connections[0].to: no element has id \"ghost\"",
+		f + ": connections[0].to: no element has id \"ghost\"; api connects to it",
 	}
 	for _, w := range want {
 		if !strings.Contains(errs, w+"\n") {

@@ -21,6 +21,9 @@ job "vaulted-cache" {
         cpu    = 200
         memory = 256
       }
+      meta = {
+        "backplane.version" = "7.4"
+      }
       vault {
         role        = "vaulted-cache"
         change_mode = "restart"

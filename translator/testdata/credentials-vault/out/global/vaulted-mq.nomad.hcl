@@ -20,6 +20,9 @@ job "vaulted-mq" {
         cpu    = 500
         memory = 512
       }
+      meta = {
+        "backplane.version" = "4.0"
+      }
       vault {
         role        = "vaulted-mq"
         change_mode = "restart"

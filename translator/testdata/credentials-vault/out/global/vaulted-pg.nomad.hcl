@@ -21,6 +21,9 @@ job "vaulted-pg" {
         cpu    = 500
         memory = 512
       }
+      meta = {
+        "backplane.version" = "17"
+      }
       vault {
         role        = "vaulted-pg"
         change_mode = "restart"

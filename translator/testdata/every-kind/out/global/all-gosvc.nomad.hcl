@@ -21,6 +21,9 @@ job "all-gosvc" {
         cpu    = 200
         memory = 256
       }
+      meta = {
+        "backplane.version" = "1.25"
+      }
       artifact {
         source      = "git@github.com:acme/gosvc.git"
         destination = "local/src"

@@ -20,6 +20,9 @@ job "all-lb" {
         cpu    = 100
         memory = 64
       }
+      meta = {
+        "backplane.version" = "1.27"
+      }
       template {
         destination   = "local/nginx.conf"
         data          = "# Rendered by Nomad from live service discovery; nginx reloads on change.\nworker_processes 1;\npid /tmp/nginx-{{ env \"NOMAD_ALLOC_ID\" }}.pid;\nerror_log /dev/stderr warn;\nevents { worker_connections 1024; }\nhttp {\n  access_log /dev/stdout;\n  client_body_temp_path /tmp;\n  proxy_temp_path /tmp;\n  upstream u0 {\n{{- range nomadService \"all-node\" }}\n    server {{ if .Address | contains \":\" }}[{{ .Address }}]{{ else }}{{ .Address }}{{ end }}:{{ .Port }};\n{{- end }}\n    # Keeps the block valid while no instance is registered.\n    server 127.0.0.1:1 down;\n  }\n  server {\n    listen 80;\n    location / {\n      proxy_pass http://u0;\n      proxy_set_header Host $host;\n      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    }\n  }\n}\n"

@@ -20,6 +20,9 @@ job "all-mongo" {
         cpu    = 500
         memory = 512
       }
+      meta = {
+        "backplane.version" = "7"
+      }
       volume_mount {
         volume      = "data"
         destination = "/data/db"

@@ -21,6 +21,9 @@ job "all-my" {
         cpu    = 500
         memory = 512
       }
+      meta = {
+        "backplane.version" = "8.4"
+      }
     }
     network {
       port "http" {

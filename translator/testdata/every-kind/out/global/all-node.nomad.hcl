@@ -21,6 +21,9 @@ job "all-node" {
         cpu    = 200
         memory = 256
       }
+      meta = {
+        "backplane.version" = "22"
+      }
       artifact {
         source      = "git::https://github.com/acme/node.git"
         destination = "local/src"

@@ -22,6 +22,9 @@ job "all-pg" {
         cpu    = 500
         memory = 512
       }
+      meta = {
+        "backplane.version" = "16"
+      }
       volume_mount {
         volume      = "data"
         destination = "/var/lib/postgresql/data"

@@ -21,6 +21,9 @@ job "all-py" {
         cpu    = 200
         memory = 256
       }
+      meta = {
+        "backplane.version" = "3.12"
+      }
       artifact {
         source      = "git::https://github.com/acme/py.git"
         destination = "local/src"

@@ -20,6 +20,9 @@ job "all-rabbit" {
         cpu    = 500
         memory = 512
       }
+      meta = {
+        "backplane.version" = "4.0"
+      }
     }
     network {
       port "http" {

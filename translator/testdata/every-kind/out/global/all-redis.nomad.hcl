@@ -21,6 +21,9 @@ job "all-redis" {
         cpu    = 200
         memory = 256
       }
+      meta = {
+        "backplane.version" = "7.4"
+      }
     }
     network {
       port "http" {

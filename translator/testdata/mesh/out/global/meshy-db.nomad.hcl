@@ -22,6 +22,9 @@ job "meshy-db" {
         cpu    = 500
         memory = 512
       }
+      meta = {
+        "backplane.version" = "17"
+      }
     }
     network {
       mode = "bridge"

@@ -21,6 +21,9 @@ job "pin-api" {
         cpu    = 200
         memory = 256
       }
+      meta = {
+        "backplane.version" = "3.13"
+      }
       artifact {
         source      = "git::https://github.com/acme/api.git"
         destination = "local/src"

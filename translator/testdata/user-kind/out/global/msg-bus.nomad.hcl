@@ -20,6 +20,9 @@ job "msg-bus" {
         cpu    = 200
         memory = 256
       }
+      meta = {
+        "backplane.version" = "2.10"
+      }
       template {
         destination = "local/params.env"
         data        = "NATS_MAX_PAYLOAD=\"8MB\"\n"
