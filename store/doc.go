@@ -47,6 +47,14 @@
 // and audit entries of the deleted project for good and records one
 // project.purge event of no project that names the slug and the ID.
 //
+// Between processes: the PostgreSQL store also implements Notifier (see
+// notify.go), LISTEN/NOTIFY on channels scoped to its schema, which is how
+// several `serve` replicas on one database pass each other their project
+// events; Listen keeps a connection of its own and reconnects with
+// backoff. The SQLite store does not: one process is all a SQLite file
+// serves, and callers find that out with a type assertion. Notifier's
+// interface carries strings and knows nothing of the web's events.
+//
 // This package imports no other package of this module. In particular it
 // must not import jobs or web: they depend on it, never the other way round.
 package store

@@ -24,6 +24,10 @@ import (
 type pgStore struct {
 	pool *pgxpool.Pool
 	desc string // host:port/database, without credentials
+	// connCfg makes Listen's own connections (a copy each time).
+	connCfg *pgx.ConnConfig
+	// schema is the current schema, which scopes notification channels.
+	schema string
 	// migrated counts the migrations Open applied (0 on a reopen).
 	migrated int
 }
@@ -31,6 +35,7 @@ type pgStore struct {
 var (
 	_ Store     = (*pgStore)(nil)
 	_ Describer = (*pgStore)(nil)
+	_ Notifier  = (*pgStore)(nil)
 )
 
 // openPostgres connects, checks the connection and migrates.
@@ -50,11 +55,15 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: open postgres %s: %w", desc, err)
 	}
-	s := &pgStore{pool: pool, desc: desc}
+	s := &pgStore{pool: pool, desc: desc, connCfg: cfg.ConnConfig}
 	s.migrated, err = runMigrations(ctx, "postgres", s.applyMigration)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("store: migrate postgres %s: %w", desc, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT coalesce(current_schema(), '')`).Scan(&s.schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: open postgres %s: current schema: %w", desc, err)
 	}
 	return s, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -225,5 +226,85 @@ func TestPostgresBadURL(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("error %q shows the password", err)
+	}
+}
+
+// TestPostgresNotifyBetweenStores: a notification sent through one store
+// reaches a listener of another on the same schema (another replica), and
+// not one on a different schema (another installation).
+func TestPostgresNotifyBetweenStores(t *testing.T) {
+	base := postgresURL(t)
+	dsn := freshSchema(t, base)
+	a, b := openPostgres(t, dsn), openPostgres(t, dsn)
+	elsewhere := openPostgres(t, freshSchema(t, base))
+	got, _ := storetest.ListenForTest(t, b.(store.Notifier), "events")
+	stray, _ := storetest.ListenForTest(t, elsewhere.(store.Notifier), "events")
+
+	start := time.Now()
+	if err := a.(store.Notifier).Notify(t.Context(), "events", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if p != "hello" {
+			t.Errorf("payload = %q, want hello", p)
+		}
+		t.Logf("notification between stores took %v", time.Since(start))
+	case <-time.After(5 * time.Second):
+		t.Fatal("notification did not reach the other store")
+	}
+	select {
+	case p := <-stray:
+		t.Errorf("a store on another schema heard %q", p)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestPostgresListenReconnects: when the listening connection is killed,
+// Listen reports it, reconnects, says it resumed, and hears what is sent
+// afterwards.
+func TestPostgresListenReconnects(t *testing.T) {
+	dsn := freshSchema(t, postgresURL(t))
+	s := openPostgres(t, dsn)
+	n := s.(store.Notifier)
+	got, states := storetest.ListenForTest(t, n, "events")
+
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var killed int
+	if err := conn.QueryRow(t.Context(),
+		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		 WHERE datname = current_database() AND query LIKE 'LISTEN %' AND query LIKE '%' || current_schema() || '%'`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed != 1 {
+		t.Fatalf("terminated %d listening backends, want 1", killed)
+	}
+	for _, want := range []string{"lost", "resumed"} {
+		select {
+		case m := <-states:
+			if (want == "lost" && !m.Lost) || (want == "resumed" && !(m.Listening && m.Resumed)) {
+				t.Fatalf("notification %+v, want %s", m, want)
+			}
+			if m.Lost && m.Err == nil {
+				t.Error("Lost without the error")
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no %s notification after the connection was killed", want)
+		}
+	}
+	if err := n.Notify(t.Context(), "events", "after"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if p != "after" {
+			t.Errorf("payload = %q, want after", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification after reconnecting")
 	}
 }

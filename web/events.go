@@ -35,6 +35,9 @@ type Hub struct {
 	mu       sync.Mutex
 	projects map[string]*projectHub
 	closed   bool
+	// relay carries events to and from other replicas; nil when the
+	// store cannot (SQLite). See relay.go.
+	relay *relay
 }
 
 type projectHub struct {
@@ -47,7 +50,13 @@ type subscriber struct {
 	ch chan []byte
 }
 
-func newHub(s *Server) *Hub { return &Hub{s: s, projects: map[string]*projectHub{}} }
+func newHub(s *Server) *Hub {
+	h := &Hub{s: s, projects: map[string]*projectHub{}}
+	if n, ok := s.store.(store.Notifier); ok {
+		h.relay = newRelay(h, n)
+	}
+	return h
+}
 
 func (h *Hub) project(slug string) *projectHub {
 	p := h.projects[slug]
@@ -157,13 +166,28 @@ func (h *Hub) publishStatus(slug string, st jobs.Status) {
 	h.publish(slug, ev)
 }
 
+// publishDeployment tells subscribers here and on other replicas that a
+// deployment started or ended.
 func (h *Hub) publishDeployment(slug string, d *store.Deployment) {
+	h.deliverDeployment(slug, d)
+	h.relay.announce(relayMessage{Kind: relayDeployment, Project: slug, Deployment: d.ID})
+}
+
+// deliverDeployment sends a deployment event to this replica's subscribers.
+func (h *Hub) deliverDeployment(slug string, d *store.Deployment) {
 	h.publish(slug, encodeEvent("deployment", d))
 }
 
-// revisionSaved tells subscribers about a new revision and follows its
-// jobs from now on.
+// revisionSaved tells subscribers here and on other replicas about a new
+// revision.
 func (h *Hub) revisionSaved(slug string, r *store.Revision) {
+	h.deliverRevision(slug, r)
+	h.relay.announce(relayMessage{Kind: relayRevision, Project: slug, Revision: r.Number})
+}
+
+// deliverRevision tells this replica's subscribers about a new revision and
+// follows its jobs from now on.
+func (h *Hub) deliverRevision(slug string, r *store.Revision) {
 	h.publish(slug, encodeEvent("revision", gin.H{"revision": r.Number, "etag": etag(r), "author": r.Author}))
 	if h.s.cluster == nil || !h.hasSubscribers(slug) {
 		return
@@ -180,6 +204,20 @@ func (h *Hub) hasSubscribers(slug string) bool {
 	defer h.mu.Unlock()
 	p := h.projects[slug]
 	return p != nil && len(p.subs) > 0
+}
+
+// subscribedProjects lists the projects with subscribers, sorted.
+func (h *Hub) subscribedProjects() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.projects))
+	for slug, p := range h.projects {
+		if len(p.subs) > 0 {
+			out = append(out, slug)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // watchHead starts following the head revision's jobs.
@@ -238,8 +276,12 @@ func (h *Hub) watch(slug string, b *translator.Bundle) {
 	}()
 }
 
-// projectDeleted ends a deleted project's streams.
-func (h *Hub) projectDeleted(slug string) { h.forget(slug) }
+// projectDeleted ends a deleted project's streams, here and on other
+// replicas.
+func (h *Hub) projectDeleted(slug string) {
+	h.forget(slug)
+	h.relay.announce(relayMessage{Kind: relayDeleted, Project: slug})
+}
 
 // forget ends a deleted project's streams.
 func (h *Hub) forget(slug string) {
@@ -260,6 +302,9 @@ func (h *Hub) forget(slug string) {
 }
 
 func (h *Hub) close() {
+	if h.relay != nil {
+		h.relay.stop()
+	}
 	h.mu.Lock()
 	slugs := make([]string, 0, len(h.projects))
 	for slug := range h.projects {

@@ -264,7 +264,7 @@ func (s *Server) healthz(c *gin.Context) error {
 	if d, ok := s.store.(interface{ Describe() string }); ok {
 		kind, _, _ = strings.Cut(d.Describe(), " ") // the kind, not where it lives
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "store": kind, "cluster": cluster, "version": s.version})
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "store": kind, "cluster": cluster, "events": s.hub.relay.State(), "version": s.version})
 	return nil
 }
 

@@ -34,7 +34,9 @@ func (a *app) serveCmd() *cobra.Command {
 
 Data lives in an embedded SQLite database in --data (BACKPLANE_DATA,
 default ./backplane-data), or in PostgreSQL when BACKPLANE_DATABASE_URL is a
-postgres:// URL, so several serve replicas behind a load balancer share it.
+postgres:// URL, so several serve replicas behind a load balancer share it;
+their editors' event streams then carry every replica's saves and deploys
+(LISTEN/NOTIFY). On SQLite one replica is the limit.
 The cluster comes from NOMAD_ADDR (and CONSUL_HTTP_ADDR, VAULT_ADDR); without
 it the editor works and says "no cluster connected".
 
@@ -66,6 +68,12 @@ then purged.`,
 				return &exitError{code: exitUsage, err: fmt.Errorf("serve: open store: %w", err)}
 			}
 			defer st.Close()
+			if _, shared := st.(store.Notifier); !shared {
+				// Events travel between replicas only through a store that
+				// carries notifications (PostgreSQL LISTEN/NOTIFY).
+				log.Info("one serve replica is the limit on this store: saves and deploys reach only the editors connected to this process; "+
+					"set BACKPLANE_DATABASE_URL=postgres://... to run several replicas", "store", store.Kind(st))
+			}
 			if seed != "" {
 				if err := a.seedProject(ctx, st, seed); err != nil {
 					return err

@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListAudit", testListAudit},
 		{"ErrorsNameTheirSubject", testErrorsNameTheirSubject},
 		{"CanceledContext", testCanceledContext},
+		{"Notifier", testNotifier},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1495,4 +1496,87 @@ func testCanceledContext(t *testing.T, s store.Store) {
 		t.Errorf("project created with a canceled context: %v", err)
 	}
 	mustSave(t, s, "shop", store.NewRevision{YAML: "x", Base: 0})
+}
+
+// --- notifications (optional) ---
+
+// ListenForTest starts n.Listen on channel in the background until the
+// test ends, waits until it listens, and returns the payloads it receives
+// and the other notifications (Lost, Listening) apart.
+func ListenForTest(t *testing.T, n store.Notifier, channel string) (payloads <-chan string, states <-chan store.Notification) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := make(chan string, 1024)
+	st := make(chan store.Notification, 64)
+	done := make(chan error, 1)
+	go func() {
+		done <- n.Listen(ctx, channel, func(m store.Notification) {
+			if m.Listening || m.Lost {
+				st <- m
+				return
+			}
+			p <- m.Payload
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Listen returned %v after its context ended, want context.Canceled", err)
+		}
+	})
+	select {
+	case m := <-st:
+		if !m.Listening || m.Resumed {
+			t.Fatalf("first Listen notification = %+v, want Listening (not Resumed)", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Listen did not start listening within 10s")
+	}
+	return p, st
+}
+
+func testNotifier(t *testing.T, s store.Store) {
+	n, ok := s.(store.Notifier)
+	if !ok {
+		t.Skipf("%T does not carry notifications between processes (store.Notifier)", s)
+	}
+	ctx := t.Context()
+	payloads, _ := ListenForTest(t, n, "events")
+	other, _ := ListenForTest(t, n, "other")
+	const count = 50
+	for i := range count {
+		if err := n.Notify(ctx, "events", fmt.Sprintf(`{"n":%d}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := strings.Repeat("x", store.MaxNotifyPayload)
+	if err := n.Notify(ctx, "events", big); err != nil {
+		t.Fatalf("Notify of MaxNotifyPayload bytes: %v", err)
+	}
+	for i := range count {
+		select {
+		case p := <-payloads:
+			if want := fmt.Sprintf(`{"n":%d}`, i); p != want {
+				t.Fatalf("notification %d = %q, want %q (in order)", i, p, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("notification %d did not arrive", i)
+		}
+	}
+	select {
+	case p := <-payloads:
+		if p != big {
+			t.Errorf("largest payload arrived as %d bytes, want %d", len(p), len(big))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("largest payload did not arrive")
+	}
+	if err := n.Notify(ctx, "events", big+"x"); err == nil {
+		t.Error("Notify over MaxNotifyPayload succeeded")
+	}
+	select {
+	case p := <-other:
+		t.Errorf("channel other heard %q sent on events", p)
+	case <-time.After(100 * time.Millisecond):
+	}
 }
