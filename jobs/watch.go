@@ -39,14 +39,26 @@ func (c *Cluster) Status(ctx context.Context, t Target) Status {
 		st.State, st.LastEvent = StateUnknown, fmt.Sprintf("region %s: %v", t.Region, err)
 		return st
 	}
+	// The deployment and the allocations are read side by side: a status
+	// read is on the path from "Nomad marked it healthy" to the light
+	// turning green.
 	var o Observation
 	o.Job = job
-	if o.Deployment, _, err = c.Nomad.Jobs().LatestDeployment(t.JobID, q); err != nil && !isNotFound(err) {
-		st.State, st.LastEvent = StateUnknown, fmt.Sprintf("region %s: %v", t.Region, err)
+	var depErr, allocErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		o.Deployment, _, depErr = c.Nomad.Jobs().LatestDeployment(t.JobID, q)
+	}()
+	o.Allocations, _, allocErr = c.Nomad.Jobs().Allocations(t.JobID, false, q)
+	wg.Wait()
+	if depErr != nil && !isNotFound(depErr) {
+		st.State, st.LastEvent = StateUnknown, fmt.Sprintf("region %s: %v", t.Region, depErr)
 		return st
 	}
-	if o.Allocations, _, err = c.Nomad.Jobs().Allocations(t.JobID, false, q); err != nil {
-		st.State, st.LastEvent = StateUnknown, fmt.Sprintf("region %s: %v", t.Region, err)
+	if allocErr != nil {
+		st.State, st.LastEvent = StateUnknown, fmt.Sprintf("region %s: %v", t.Region, allocErr)
 		return st
 	}
 	st.State, st.Desired, st.Running, st.Healthy, st.Version = Compute(o)
@@ -117,16 +129,22 @@ type regionWatch struct {
 	last    map[string]Status
 }
 
-// refresh re-reads the given jobs (all when ids is nil) and emits changes.
+// refresh re-reads the given jobs (all when ids is nil), in parallel, and
+// emits the changes in target order.
 func (w *regionWatch) refresh(ctx context.Context, ids map[string]bool) {
+	var todo []Target
 	for _, t := range w.targets {
-		if ids != nil && !ids[t.JobID] {
-			continue
+		if ids == nil || ids[t.JobID] {
+			todo = append(todo, t)
 		}
-		s := w.c.Status(ctx, t)
-		if ctx.Err() != nil {
-			return
-		}
+	}
+	statuses := make([]Status, len(todo))
+	w.c.parallel(ctx, len(todo), func(ctx context.Context, i int) { statuses[i] = w.c.Status(ctx, todo[i]) })
+	if ctx.Err() != nil {
+		return
+	}
+	for i, t := range todo {
+		s := statuses[i]
 		prev, seen := w.last[t.JobID]
 		if seen && sameStatus(prev, s) {
 			continue
@@ -194,7 +212,12 @@ func (w *regionWatch) stream(ctx context.Context, topics map[nomad.Topic][]strin
 	}
 	// A reconnect may have missed events: read everything once.
 	w.refresh(ctx, nil)
-	const settle = 150 * time.Millisecond
+	// Events come in bursts (an allocation update, then its deployment's):
+	// the first one of a burst starts a short timer, and the jobs the
+	// burst touched are re-read once when it fires. It bounds the re-reads
+	// to one round per settle per region, and is what the watch adds to
+	// every change it reports.
+	const settle = 50 * time.Millisecond
 	dirty := map[string]bool{}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
