@@ -1,13 +1,32 @@
 // Package store keeps Backplane's state: projects, their schema revisions,
 // deployments and the audit log. Users and tokens come later.
 //
-// There are two implementations of Store behind one interface, and both pass
-// the same conformance suite (package storetest):
+// There are two backends behind one interface, and both pass the same
+// conformance suite (package storetest):
 //
 //   - SQLite, embedded and the default: a single file (modernc.org/sqlite,
 //     pure Go, no cgo) in WAL mode.
 //   - PostgreSQL, for several replicas behind a load balancer
-//     (github.com/jackc/pgx/v5, pgxpool).
+//     (github.com/jackc/pgx/v5: a pgxpool, used through pgx's stdlib
+//     driver).
+//
+// Both run the same code (sqlStore, over database/sql) and the same SQL:
+// both dialects take $1-style parameters (modernc binds $N to the Nth
+// argument), RETURNING and ON CONFLICT, and the row scanning is written
+// once (sqlTime reads SQLite's text times and PostgreSQL's timestamptz
+// alike). A dialect value holds what differs: how a time is written
+// (fixed-width UTC text, or timestamptz), how SaveRevision and
+// DeleteProject hold the project row (SQLite's BEGIN IMMEDIATE write lock,
+// or SELECT ... FOR UPDATE), how a foreign key violation is recognised,
+// how a deleted project's rows are moved, and how migrations are
+// serialised (BEGIN IMMEDIATE, or pg_advisory_xact_lock). The two stores
+// were separate, pgx-native and database/sql, until the deleted-project
+// history doubled the duplicated scanning; the suite checked the merge
+// (atomic head check under concurrent saves, concurrent Opens applying
+// each migration once, conflict and not-found semantics, UTC times
+// truncated to the microsecond that read back equal). The PostgreSQL
+// store keeps its pgxpool for what database/sql cannot do: Notifier's
+// LISTEN connection.
 //
 // Open picks one from its DSN and brings the tables up to date with
 // versioned migrations (see migrate.go) before it returns.
