@@ -11,4 +11,14 @@
 //
 // The server works without a cluster: the cluster endpoints then answer
 // 503 no_cluster, and everything else works.
+//
+// Replicas: when the store carries notifications (store.Notifier, i.e.
+// PostgreSQL), the hub announces each project event (revision, deployment,
+// deletion) to the other replicas and delivers theirs to its own streams
+// (relay.go), so an editor sees every save whichever replica it is
+// connected to. Status events are each replica's own, from its own Nomad
+// watch. On SQLite events stay in the process: one replica is the limit.
+//
+// A deleted project's audit trail, revisions and deployments stay readable
+// under /audit and /deleted-projects (history.go) until serve purges them.
 package web
