@@ -150,7 +150,7 @@ func (c *Cluster) applyItem(ctx context.Context, pi *PlanItem, opts ApplyOptions
 		it.Outcome, it.EvalID = OutcomeRemoved, eval
 	case ActionCreate, ActionUpdate:
 		wo := (&nomad.WriteOptions{Region: pi.Region, Namespace: pi.Namespace}).WithContext(ctx)
-		resp, _, err := c.Nomad.Jobs().RegisterOpts(pi.job, &nomad.RegisterOptions{EnforceIndex: true, ModifyIndex: pi.ModifyIndex}, wo)
+		resp, _, err := c.Nomad.Jobs().RegisterOpts(pi.job, &nomad.RegisterOptions{EnforceIndex: true, ModifyIndex: pi.ModifyIndex, PreserveCounts: pi.preserveCounts}, wo)
 		switch {
 		case err != nil && strings.Contains(err.Error(), "Enforcing job modify index"):
 			it.Outcome = OutcomeConflict

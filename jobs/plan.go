@@ -41,9 +41,15 @@ type PlanItem struct {
 	// Unplaced says what Nomad could not place, per group.
 	Unplaced []string `json:"unplaced,omitempty"`
 	Warnings string   `json:"warnings,omitempty"`
-	Err      string   `json:"error,omitempty"`
+	// Notes say what the plan kept from the live job: an autoscaled
+	// group's count, or that it had to be clamped into new bounds.
+	Notes []string `json:"notes,omitempty"`
+	Err   string   `json:"error,omitempty"`
 
 	job *nomad.Job
+	// preserveCounts registers with Nomad's PreserveCounts: the job has an
+	// autoscaled group and no count had to be clamped.
+	preserveCounts bool
 }
 
 // Plan is what Apply would do, and what blocks it.
@@ -119,6 +125,10 @@ func (c *Cluster) Plan(ctx context.Context, b *translator.Bundle, opts PlanOptio
 func (c *Cluster) planJob(ctx context.Context, it *PlanItem) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
+	if err := c.keepLiveCounts(ctx, it); err != nil {
+		it.Action, it.Err = ActionError, fmt.Sprintf("plan %s in region %s: %v", it.JobID, it.Region, err)
+		return
+	}
 	wo := (&nomad.WriteOptions{Region: it.Region, Namespace: ns(it.job)}).WithContext(ctx)
 	resp, _, err := c.Nomad.Jobs().PlanOpts(it.job, &nomad.PlanOptions{Diff: true}, wo)
 	if err != nil {
@@ -144,6 +154,21 @@ func (c *Cluster) planJob(ctx context.Context, it *PlanItem) {
 	for _, g := range groups {
 		it.Unplaced = append(it.Unplaced, placementFailure(g, resp.FailedTGAllocs[g]))
 	}
+}
+
+// keepLiveCounts replaces an autoscaled job with one that keeps the live
+// counts (see keepCounts); other jobs are left as they are, unread.
+func (c *Cluster) keepLiveCounts(ctx context.Context, it *PlanItem) error {
+	if scalingOf(it.job) == nil {
+		return nil
+	}
+	q := (&nomad.QueryOptions{Region: it.Region, Namespace: ns(it.job)}).WithContext(ctx)
+	live, _, err := c.Nomad.Jobs().Info(it.JobID, q)
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("read the live count: %w", err)
+	}
+	it.job, it.preserveCounts, it.Notes = keepCounts(it.job, live)
+	return nil
 }
 
 // removals lists the project's jobs in every region that the bundle no

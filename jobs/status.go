@@ -49,6 +49,9 @@ type Status struct {
 	Version   uint64    `json:"version"`
 	LastEvent string    `json:"last_event,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Scaling is set for an autoscaled element: its min..max and recent
+	// scaling events. Desired is then the count the autoscaler chose.
+	Scaling *Scaling `json:"scaling,omitempty"`
 }
 
 // Observation is what Backplane reads from Nomad about one job: its current

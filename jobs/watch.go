@@ -46,10 +46,14 @@ func (c *Cluster) Status(ctx context.Context, t Target) Status {
 	o.Job = job
 	var depErr, allocErr error
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		o.Deployment, _, depErr = c.Nomad.Jobs().LatestDeployment(t.JobID, q)
+	}()
+	go func() {
+		defer wg.Done()
+		st.Scaling = c.readScaling(job, t, q)
 	}()
 	o.Allocations, _, allocErr = c.Nomad.Jobs().Allocations(t.JobID, false, q)
 	wg.Wait()
@@ -156,7 +160,18 @@ func (w *regionWatch) refresh(ctx context.Context, ids map[string]bool) {
 
 func sameStatus(a, b Status) bool {
 	return a.State == b.State && a.Desired == b.Desired && a.Running == b.Running &&
-		a.Healthy == b.Healthy && a.Version == b.Version && a.LastEvent == b.LastEvent
+		a.Healthy == b.Healthy && a.Version == b.Version && a.LastEvent == b.LastEvent &&
+		sameScaling(a.Scaling, b.Scaling)
+}
+
+func sameScaling(a, b *Scaling) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Min != b.Min || a.Max != b.Max || len(a.Events) != len(b.Events) {
+		return false
+	}
+	return len(a.Events) == 0 || a.Events[0].Time.Equal(b.Events[0].Time)
 }
 
 func (w *regionWatch) run(ctx context.Context) {

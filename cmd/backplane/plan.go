@@ -76,6 +76,9 @@ func (a *app) printPlan(p *jobs.Plan) {
 		for _, c := range it.Changes {
 			fmt.Fprintf(a.stdout, "    %s\n", c)
 		}
+		for _, n := range it.Notes {
+			fmt.Fprintf(a.stdout, "    %s\n", n)
+		}
 		for _, u := range it.Unplaced {
 			fmt.Fprintf(a.stdout, "    cannot place: %s\n", u)
 		}

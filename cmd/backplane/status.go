@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,8 +18,10 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Show each element's state per region",
 		Long: `Status prints, per element and region: state (pending, deploying, running,
 healthy, degraded, failed, stopped, unknown), running/desired instances,
-healthy instances, job version and the last event. --watch follows Nomad's
-event stream and prints each change until interrupted.`,
+healthy instances, job version and the last event. An autoscaled element
+also gets a line with its min..max, its current count and the last scaling
+event ("scaled 1 → 3 by the autoscaler 2m ago: ..."). --watch follows
+Nomad's event stream and prints each change until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := a.open(&f)
@@ -58,4 +61,11 @@ event stream and prints each change until interrupted.`,
 func (a *app) printStatus(s jobs.Status) {
 	fmt.Fprintf(a.stdout, "%s %s %s %s %s %s\n", pad(s.Element, 16), pad(s.Region, 8), pad(string(s.State), 10),
 		pad(fmt.Sprintf("%d/%d", s.Running, s.Desired), 8), pad(fmt.Sprint(s.Version), 8), s.LastEvent)
+	if sc := s.Scaling; sc != nil {
+		line := fmt.Sprintf("autoscaled %d..%d, now %d", sc.Min, sc.Max, s.Desired)
+		if len(sc.Events) > 0 {
+			line += "; last: " + sc.Events[0].Summary(time.Now())
+		}
+		fmt.Fprintf(a.stdout, "%s %s\n", pad("", 16), line)
+	}
 }

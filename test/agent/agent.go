@@ -242,6 +242,12 @@ plugin "raw_exec" {
     enabled = true
   }
 }
+telemetry {
+  publish_allocation_metrics = true
+  publish_node_metrics       = true
+  prometheus_metrics         = true
+  collection_interval        = "1s"
+}
 vault {
   enabled = true
   address = %q
@@ -376,24 +382,75 @@ func (n *Nomad) Restart(t testing.TB) { n.start(t, n.proc.name) }
 
 // Consul is a running Consul dev agent.
 type Consul struct {
-	Addr string // host:port of the HTTP API
-	proc *process
+	Addr       string // host:port of the HTTP API
+	Datacenter string
+	SerfWAN    string // host:port other datacenters WAN-join
+	proc       *process
+}
+
+// ConsulOptions configure a Consul dev agent.
+type ConsulOptions struct {
+	// Datacenter defaults to Consul's own default, dc1.
+	Datacenter string
+	// JoinWAN is the serf WAN address of a server in another datacenter
+	// to federate with; StartConsul waits until both see each other.
+	JoinWAN string
 }
 
 // StartConsul starts `consul agent -dev` and waits for a leader.
-func StartConsul(t testing.TB) *Consul {
+func StartConsul(t testing.TB) *Consul { return StartConsulDC(t, ConsulOptions{}) }
+
+// StartConsulDC starts a Consul dev agent as its own datacenter, every
+// port chosen free (the TLS gRPC port off, since its default clashes when
+// two agents run), WAN-joined to another when JoinWAN is set.
+func StartConsulDC(t testing.TB, opts ConsulOptions) *Consul {
 	t.Helper()
 	bin := Require(t, "consul")
+	if opts.Datacenter == "" {
+		opts.Datacenter = "dc1"
+	}
 	p := FreePorts(t, 6)
-	c := &Consul{Addr: fmt.Sprintf("127.0.0.1:%d", p[0])}
-	c.proc = start(t, "consul", bin, "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1",
+	c := &Consul{Addr: fmt.Sprintf("127.0.0.1:%d", p[0]), Datacenter: opts.Datacenter, SerfWAN: fmt.Sprintf("127.0.0.1:%d", p[5])}
+	args := []string{"agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-datacenter=" + opts.Datacenter,
+		"-node=consul-" + opts.Datacenter,
 		"-http-port", fmt.Sprint(p[0]), "-grpc-port", fmt.Sprint(p[1]), "-dns-port", fmt.Sprint(p[2]),
 		"-server-port", fmt.Sprint(p[3]), "-serf-lan-port", fmt.Sprint(p[4]), "-serf-wan-port", fmt.Sprint(p[5]),
-		"-grpc-tls-port=-1")
+		"-grpc-tls-port=-1"}
+	if opts.JoinWAN != "" {
+		args = append(args, "-retry-join-wan="+opts.JoinWAN)
+	}
+	c.proc = start(t, "consul-"+opts.Datacenter, bin, args...)
 	waitFor(t, c.proc, 60*time.Second, func() error {
 		return httpOK(fmt.Sprintf("http://%s/v1/status/leader", c.Addr), `"`)
 	})
+	if opts.JoinWAN != "" {
+		waitFor(t, c.proc, 60*time.Second, func() error {
+			return httpOK(fmt.Sprintf("http://%s/v1/catalog/datacenters", c.Addr), ",")
+		})
+	}
 	return c
+}
+
+// Autoscaler is a running Nomad Autoscaler agent.
+type Autoscaler struct {
+	Addr string // its HTTP API, http://127.0.0.1:port
+	proc *process
+}
+
+// StartAutoscaler starts `nomad-autoscaler agent` against a Nomad agent,
+// with policies read from Nomad's job specs only (no policy files), the
+// built-in nomad-apm plugin for metrics and nomad-target for scaling. It
+// needs the agent's telemetry to publish allocation metrics, which
+// StartNomad turns on.
+func StartAutoscaler(t testing.TB, n *Nomad) *Autoscaler {
+	t.Helper()
+	bin := Require(t, "nomad-autoscaler")
+	port := FreePorts(t, 1)[0]
+	a := &Autoscaler{Addr: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	a.proc = start(t, "nomad-autoscaler", bin, "agent", "-nomad-address="+n.Addr, "-nomad-region="+n.Region,
+		"-http-bind-address=127.0.0.1", fmt.Sprintf("-http-bind-port=%d", port), "-policy-source-disable-file", "-log-level=debug")
+	waitFor(t, a.proc, 60*time.Second, func() error { return httpOK(a.Addr+"/v1/health", "") })
+	return a
 }
 
 // Vault is a running Vault (or OpenBao) dev server with KV v2 at secret/.
