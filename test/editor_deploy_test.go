@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/backplane-dev/backplane/jobs"
 	"github.com/backplane-dev/backplane/test/agent"
 )
 
@@ -21,9 +23,13 @@ import (
 // project e2e-live, loads a two-element raw_exec schema through the YAML
 // view, saves, plans, deploys from the plan dialog, waits for both status
 // lights to turn green, checks the deploy history, then changes an env var
-// in the inspector and redeploys. Afterwards the jobs are checked through
-// the Nomad API, so the test does not rely on the UI alone. Screenshots go
-// to test/output/editor/ (deploy-*.png).
+// in the inspector and redeploys. Then it gives the worker autoscaling
+// (1..3) in the inspector and deploys it, and acts as the Nomad Autoscaler:
+// it scales the worker to 3 through Nomad's scale API (hence NOMAD_ADDR in
+// its environment) and checks that the node shows the new count and its
+// status card the scaling event, live. Afterwards the jobs
+// are checked through the Nomad API, so the test does not rely on the UI
+// alone. Screenshots go to test/output/editor/ (deploy-*.png).
 func TestEditorDeployInBrowser(t *testing.T) {
 	chromium := agent.Require(t, "chromium")
 	node := agent.Require(t, "node")
@@ -42,7 +48,7 @@ func TestEditorDeployInBrowser(t *testing.T) {
 	}
 	cmd := exec.Command(node, filepath.Join(ui, "e2e", "deploy.e2e.mjs"))
 	cmd.Dir = ui
-	cmd.Env = append(os.Environ(), "BASE_URL="+s.URL, "CHROMIUM="+chromium, "OUT_DIR="+out)
+	cmd.Env = append(os.Environ(), "BASE_URL="+s.URL, "CHROMIUM="+chromium, "OUT_DIR="+out, "NOMAD_ADDR="+n.Addr)
 	done := make(chan struct{})
 	var output []byte
 	var err error
@@ -62,12 +68,16 @@ func TestEditorDeployInBrowser(t *testing.T) {
 
 	// What the editor did, seen from Nomad. The script deployed revision 2
 	// (both jobs, version 0), then revision 3 with an env var on web only
-	// (web at version 1, worker unchanged at version 0).
+	// (web at version 1, worker unchanged), then revision 4 with autoscaling
+	// on the worker (worker at version 1, web unchanged), then scaled the
+	// worker to 3 through Nomad's scale API, which registers its job again
+	// (worker at version 2, three instances).
 	q := &nomad.QueryOptions{Region: n.Region}
 	for _, want := range []struct {
 		job     string
 		version uint64
-	}{{"e2e-live-web", 1}, {"e2e-live-worker", 0}} {
+		count   int
+	}{{"e2e-live-web", 1, 1}, {"e2e-live-worker", 2, 3}} {
 		j, _, err := n.Client.Jobs().Info(want.job, q)
 		if err != nil {
 			t.Fatalf("job %s is not in Nomad: %v", want.job, err)
@@ -84,10 +94,13 @@ func TestEditorDeployInBrowser(t *testing.T) {
 		if el := strings.TrimPrefix(want.job, "e2e-live-"); j.Meta["backplane.project"] != "e2e-live" || j.Meta["backplane.element"] != el {
 			t.Errorf("job %s: meta %v, want backplane.project e2e-live and backplane.element %s", want.job, j.Meta, el)
 		}
-		if k := running(t, n.Client, n.Region, want.job); k != 1 {
-			t.Errorf("job %s: %d running allocations, want 1", want.job, k)
+		if k := running(t, n.Client, n.Region, want.job); k != want.count {
+			t.Errorf("job %s: %d running allocations, want %d", want.job, k, want.count)
 		}
 		for _, tg := range j.TaskGroups {
+			if got := deref(tg.Count); got != want.count {
+				t.Errorf("job %s group %s: count %d, want %d", want.job, deref(tg.Name), got, want.count)
+			}
 			for _, task := range tg.Tasks {
 				if task.Driver != "raw_exec" {
 					t.Errorf("job %s task %s: driver %q, want raw_exec", want.job, task.Name, task.Driver)
@@ -133,15 +146,56 @@ func TestEditorDeployInBrowser(t *testing.T) {
 	}
 	allocLog(t, n.Client, n.Region, "e2e-live-worker", "worker", "web is at "+url[:len(url)-1], time.Minute)
 
-	// And the server's own record agrees: two succeeded deploys, both
-	// elements healthy.
+	// The worker is autoscaled 1..3, and Nomad recorded the scaling event
+	// the script sent as the autoscaler.
+	wj, _, err := n.Client.Jobs().Info("e2e-live-worker", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp := wj.TaskGroups[0].Scaling; sp == nil || deref(sp.Min) != 1 || deref(sp.Max) != 3 {
+		t.Errorf("the worker group's scaling policy is %+v, want min 1 max 3", sp)
+	}
+	scale, _, err := n.Client.Jobs().ScaleStatus("e2e-live-worker", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := scale.TaskGroups["worker"]; !ok || g.Desired != 3 || len(g.Events) == 0 || g.Events[0].Message != "scaling up because factor is 3.000000" {
+		t.Errorf("the worker's scale status: %+v", scale.TaskGroups)
+	}
+
+	// And the server's own record agrees: three succeeded deploys (scaling
+	// is not a deploy), both elements healthy, the worker at the count the
+	// autoscaler chose, with the event.
 	code, _, body := s.call(t, "GET", "/projects/e2e-live/deployments", "")
-	if code != 200 || strings.Count(body, `"status":"succeeded"`) != 2 {
+	if code != 200 || strings.Count(body, `"status":"succeeded"`) != 3 {
 		t.Errorf("deployments: %d %s", code, body)
 	}
+	var status struct {
+		Statuses []jobs.Status `json:"statuses"`
+	}
 	code, _, body = s.call(t, "GET", "/projects/e2e-live/status", "")
-	if code != 200 || strings.Count(body, `"state":"healthy"`) != 2 {
-		t.Errorf("status: %d %s", code, body)
+	if code != 200 || json.Unmarshal([]byte(body), &status) != nil {
+		t.Fatalf("status: %d %s", code, body)
+	}
+	for _, st := range status.Statuses {
+		if st.State != jobs.StateHealthy {
+			t.Errorf("status of %s: %s, want healthy", st.Element, st.State)
+		}
+		switch st.Element {
+		case "web":
+			if st.Scaling != nil || st.Desired != 1 {
+				t.Errorf("status of web: desired %d, scaling %+v; want 1 and none", st.Desired, st.Scaling)
+			}
+		case "worker":
+			sc := st.Scaling
+			if st.Desired != 3 || st.Running != 3 || sc == nil || sc.Min != 1 || sc.Max != 3 || len(sc.Events) == 0 ||
+				sc.Events[0].By != "autoscaler" || deref(sc.Events[0].To) != 3 || sc.Events[0].From != 1 {
+				t.Errorf("status of worker: %s", body)
+			}
+		}
+	}
+	if len(status.Statuses) != 2 {
+		t.Errorf("status: %d elements, want 2: %s", len(status.Statuses), body)
 	}
 }
 

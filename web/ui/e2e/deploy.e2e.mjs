@@ -19,6 +19,8 @@
 //   OUT_DIR   folder for the screenshots (default ./e2e-out); created if missing.
 //             On a failure, fail-deploy-<step>.png shows the page at that moment.
 //   E2E_SLOW  optional: milliseconds of slowMo, to watch a headed debug run.
+//   NOMAD_ADDR the server's Nomad (the same as `backplane serve` has): step 9
+//             acts as the Nomad Autoscaler through its scale API.
 //
 // It exits 0 when every step passed, 1 with the failing step and reason
 // otherwise. Steps:
@@ -37,7 +39,19 @@
 //   7. change web's env in the inspector, save (revision 3), plan (web:
 //      update, worker: unchanged), deploy: web's light goes amber then green
 //      again at job version 1, worker stays green; the history has two
-//      succeeded deploys (deploy-redeploy.png, deploy-history.png).
+//      succeeded deploys (deploy-redeploy.png, deploy-history.png);
+//   8. give worker autoscaling in the inspector (scale count 1, min 1,
+//      max 3): its node shows "×1 · 1..3" from the schema; save (revision
+//      4), plan (web: unchanged, worker: update), deploy, green: the node's
+//      scale now comes from the cluster, its card says "no scaling events";
+//   9. act as the Nomad Autoscaler: scale worker's group to 3 through
+//      Nomad's scale API (with the autoscaler's meta and reason); within
+//      20 s, with no reload, worker's node shows "×3 · 1..3" and its status
+//      card lists "scaled 1 → 3 by the autoscaler · … — scaling up because
+//      …"; the light turns green again at 3/3 running (deploy-autoscaled.png
+//      with the card open, and deploy-autoscaled-<other theme>.png); a plan
+//      then changes no count of worker and notes that it keeps the
+//      autoscaler's 3 (deploy-plan-autoscaled.png).
 //
 // The Go test then checks the jobs through the Nomad API itself.
 
@@ -51,6 +65,11 @@ const NAME = 'E2E Live';
 const REGION = 'global';
 const IDS = ['web', 'worker'];
 const GREEN_TIMEOUT = 90_000;
+const NOMAD_ADDR = (process.env.NOMAD_ADDR ?? '').replace(/\/+$/, '');
+// The element steps 8-9 autoscale, and scale as the Nomad Autoscaler
+// would: its group is named after the element, its job <project>-<element>.
+const SCALED = 'worker';
+const SCALE_REASON = 'scaling up because factor is 3.000000';
 
 const SCHEMA = `version: 1
 project: ${SLUG}
@@ -268,6 +287,8 @@ step('2. load the raw_exec schema through the YAML view (upload)', async () => {
   // Never deployed: the lights are grey.
   const l = await lights(page);
   check(IDS.every((id) => l[id] === 'grey'), `the lights before the deploy are ${JSON.stringify(l)}, want grey`);
+  // Neither is autoscaled (yet): no scale on the nodes.
+  for (const id of IDS) await absent(page, `node-scale-${id}`, `${id}, not autoscaled, shows a scale`);
 });
 
 step('3. save; the cluster is connected', async () => {
@@ -374,6 +395,133 @@ step('7. change web env in the inspector, save, redeploy: amber then green', asy
   check(list[0].text.includes('1 registered, 1 unchanged'), `the redeploy's summary: ${list[0].text}`);
   await page.mouse.move(5, 700);
   await shot(page, 'deploy-history.png');
+});
+
+// scaleOf is the node's scale text and whether it comes from the cluster.
+async function scaleOf(page, id) {
+  return { text: await textOf(page, `node-scale-${id}`), live: (await tid(page, `node-scale-${id}`).getAttribute('data-live')) === 'true' };
+}
+
+step('8. give worker autoscaling in the inspector, save and deploy it', async () => {
+  await tid(page, 'tab-inspector').click();
+  await tid(page, `node-${SCALED}`).locator('.el-head').click();
+  await visible(page, 'inspector-element');
+  await valueIs(page, 'field-id', SCALED);
+  await tid(page, 'field-scale.count').fill('1');
+  await tid(page, 'field-scale.min').fill('1');
+  await tid(page, 'field-scale.max').fill('3');
+  await valueIs(page, 'field-scale.max', '3');
+  // From the schema until the cluster has it.
+  await hasText(page, `node-scale-${SCALED}`, /^×1 · 1\.\.3$/);
+  check(!(await scaleOf(page, SCALED)).live, `the ${SCALED} scale shows as live before it is deployed`);
+  await absent(page, 'node-scale-web', 'web, not autoscaled, shows a scale');
+  await tid(page, 'save').click();
+  await hasText(page, 'revision', 'rev 4');
+  await gone(page, 'unsaved');
+  const doc = await headSchema();
+  check(/scale:[^]*count: 1[^]*min: 1[^]*max: 3/.test(doc.yaml), `the saved YAML lacks worker's scale:\n${doc.yaml}`);
+
+  await dismissToasts(page);
+  await planAndDeploy(page, 4, { web: 'unchanged', [SCALED]: 'update' });
+  await page.mouse.move(5, 700);
+  await watchLights(page, IDS);
+  // Live from the cluster now, still at the initial count, nothing scaled.
+  await waitFor(async () => {
+    const s = await scaleOf(page, SCALED);
+    return s.live && s.text === '×1 · 1..3';
+  }, `the ${SCALED} scale to come from the cluster: ×1 · 1..3`);
+  const card = await tooltip(page, SCALED);
+  check(/autoscaled 1\.\.3 · now ×1/.test(card) && /no scaling events yet/.test(card), `the ${SCALED} card before scaling says "${card}"`);
+  await page.mouse.move(5, 700);
+});
+
+step('9. the autoscaler scales worker to 3: the node shows ×3 and the event', async () => {
+  check(NOMAD_ADDR, 'NOMAD_ADDR is not set: this step scales through the Nomad the server uses');
+
+  // What the Nomad Autoscaler sends when its policy fires. Nomad refuses
+  // to scale while the job's deployment is still running (the light turns
+  // green a moment before Nomad books its success): the autoscaler tries
+  // again at its next evaluation; here, after a short pause.
+  const job = `${SLUG}-${SCALED}`;
+  const body = JSON.stringify({
+    Count: 3,
+    Target: { Group: SCALED },
+    Message: SCALE_REASON,
+    Meta: { 'nomad_autoscaler.count.original': 1, nomad_policy_id: 'e2e' },
+  });
+  const scaleAt = Date.now();
+  const answer = await waitFor(
+    async () => {
+      let res;
+      try {
+        res = await fetch(`${NOMAD_ADDR}/v1/job/${job}/scale`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      } catch (e) {
+        throw new Error(`POST ${NOMAD_ADDR}/v1/job/${job}/scale: ${e instanceof Error ? (e.cause?.message ?? e.message) : e}`);
+      }
+      const text = await res.text();
+      if (res.status === 400 && /active deployment/.test(text)) throw new Error(`HTTP 400: ${text.trim()}`);
+      return { ok: res.ok, text: `HTTP ${res.status}: ${text.trim()}` };
+    },
+    `Nomad to scale ${job} (POST /v1/job/${job}/scale)`,
+    30_000,
+    500,
+  );
+  check(answer.ok, `Nomad's scale API answered ${answer.text}`);
+  const started = Date.now();
+  if (started - scaleAt > 1_000) console.log(`    Nomad took the scale after ${secs(started - scaleAt)} (its deployment was still running)`);
+
+  // The status event carries the new count: the node follows it, no reload.
+  await hasText(page, `node-scale-${SCALED}`, /^×3 · 1\.\.3$/, 20_000).catch(async (e) => {
+    throw new Error(`${e.message}; server status: ${await serverStatus()}`);
+  });
+  console.log(`    ${SCALED} shows ×3 after ${secs(Date.now() - started)}`);
+  const card = await waitFor(
+    async () => {
+      const t = await tooltip(page, SCALED);
+      return /scaled 1 → 3 by the autoscaler · (just now|\d+s ago) — /.test(t) && t.includes(SCALE_REASON) ? t : false;
+    },
+    `the ${SCALED} card to list the scaling event`,
+    20_000,
+  );
+  check(/autoscaled 1\.\.3 · now ×3/.test(card), `the ${SCALED} card says "${card}"`);
+  const first = await textOf(page, `scaling-event-${SCALED}-${REGION}-0`);
+  check(first.startsWith('scaled 1 → 3 by the autoscaler'), `the newest scaling event reads "${first}"`);
+  await page.mouse.move(5, 700);
+  // The two new instances start: green again at 3/3, web untouched.
+  await watchLights(page, IDS, { timeout: 60_000 });
+  const t3 = await waitFor(async () => {
+    const s = await tooltip(page, SCALED);
+    return /healthy/.test(s) && /3\/3 running/.test(s) ? s : false;
+  }, `the ${SCALED} card to say healthy, 3/3 running`, 30_000);
+  console.log(`    ${SCALED} card: ${t3}`);
+  await dismissToasts(page);
+  await shot(page, 'deploy-autoscaled.png');
+
+  // The same card in the other theme, for a look at both.
+  const theme = () => page.evaluate(() => document.documentElement.dataset.theme || 'dark');
+  const was = await theme();
+  await tid(page, 'theme-toggle').click();
+  await waitFor(async () => (await theme()) !== was, 'the theme to change');
+  await tooltip(page, SCALED);
+  await shot(page, `deploy-autoscaled-${await theme()}.png`);
+  await tid(page, 'theme-toggle').click();
+  await waitFor(async () => (await theme()) === was, 'the theme to switch back');
+
+  // A deploy would keep the autoscaler's count: the plan changes no count
+  // of worker, and says it keeps 3.
+  await page.mouse.move(5, 700);
+  await tid(page, 'plan').click();
+  await visible(page, 'plan-dialog');
+  await visible(page, 'plan-items', 30_000);
+  const webBadge = ((await (await visible(page, `plan-item-web-${REGION}`)).locator('.badge').textContent()) ?? '').trim();
+  check(webBadge === 'unchanged', `after scaling, the plan says "${webBadge}" for web, want "unchanged"`);
+  const row = await textOf(page, `plan-item-${SCALED}-${REGION}`);
+  check(!/Count/.test(row), `after scaling, the plan changes ${SCALED}'s count: ${row}`);
+  await hasText(page, `plan-notes-${SCALED}-${REGION}`, /count 3 kept/);
+  console.log(`    plan after scaling: ${row}`);
+  await shot(page, 'deploy-plan-autoscaled.png');
+  await tid(page, 'plan-close').click();
+  await gone(page, 'plan-dialog');
 });
 
 // ---- run ----

@@ -63,6 +63,9 @@ export interface PlanItem {
   changes?: unknown;
   unplaced?: unknown;
   warnings?: unknown;
+  // What the plan kept from the live job: an autoscaled group's count
+  // (the autoscaler's), or that it was clamped into new bounds.
+  notes?: string[];
   error?: string;
 }
 

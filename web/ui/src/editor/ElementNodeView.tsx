@@ -1,5 +1,6 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
-import { memo } from 'react';
+import { memo, useEffect, useState } from 'react';
+import { scaleSummary, scalingEventText } from '../model/cluster';
 import type { ElementNodeData } from '../model/graph';
 import type { KindInfo, Light, Status } from '../model/types';
 import { KindIcon } from '../ui/icons';
@@ -24,11 +25,28 @@ function stateText(s?: Status): string {
   return s.state || 'unknown';
 }
 
+// useNow is the clock the status card's relative times ("2m ago") read:
+// it ticks every 30 s while there is something to date (active), and
+// catches up at once when that something changes (key: the newest event).
+function useNow(active: boolean, key: string): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(t);
+  }, [active, key]);
+  return now;
+}
+
 function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
   const { kind, light, regions, problems, element } = data;
   const label = kind?.label ?? element.kind;
   const known = !!kind;
   const top = regions.find((r) => r.status)?.status;
+  const scale = scaleSummary(element, regions);
+  const dated = regions.some((r) => r.status?.scaling?.events?.length);
+  const now = useNow(dated, regions.map((r) => r.status?.scaling?.events?.[0]?.time ?? '').join('|'));
   return (
     <div
       className={`el-node${selected ? ' selected' : ''}${problems.length ? ' has-problems' : ''}${known ? '' : ' unknown-kind'}`}
@@ -60,6 +78,11 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
       <div className="el-meta">
         <span className="el-kind">{label}</span>
         {element.version ? <span className="el-version">{element.version}</span> : null}
+        {scale && (
+          <span className={`el-scale${scale.live ? ' live' : ''}`} data-testid={`node-scale-${id}`} data-live={scale.live} title={scale.title}>
+            {scale.text}
+          </span>
+        )}
       </div>
       <div className="el-regions">
         {regions.map((r) => (
@@ -74,7 +97,7 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
           {problems.length}
         </span>
       )}
-      <div className="el-tooltip" role="tooltip" data-testid={`node-tooltip-${id}`}>
+      <div className={`el-tooltip${dated ? ' wide' : ''}`} role="tooltip" data-testid={`node-tooltip-${id}`}>
         <div className="tt-title">
           {id} <span className="muted">· {label}</span>
         </div>
@@ -88,6 +111,24 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
                 {r.status.running ?? 0}/{r.status.desired ?? 0} running
                 {r.status.version !== undefined && <> · v{r.status.version}</>}
                 {r.status.last_event && <div className="tt-event">{r.status.last_event}</div>}
+                {r.status.scaling && (
+                  <div className="tt-scaling" data-testid={`node-scaling-${id}-${r.name}`}>
+                    <div className="tt-scaling-head">
+                      autoscaled {r.status.scaling.min}..{r.status.scaling.max} · now ×{r.status.desired ?? 0}
+                    </div>
+                    {r.status.scaling.events?.length ? (
+                      <ul className="tt-scaling-events">
+                        {r.status.scaling.events.map((e, i) => (
+                          <li key={`${e.time}-${i}`} className={e.error ? 'error' : undefined} data-testid={`scaling-event-${id}-${r.name}-${i}`}>
+                            {scalingEventText(e, now)}
+                          </li>
+                        ))}
+                      </ul>
+                    ) : (
+                      <div className="tt-event">no scaling events yet</div>
+                    )}
+                  </div>
+                )}
               </>
             )}
           </div>

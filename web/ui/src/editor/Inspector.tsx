@@ -193,7 +193,7 @@ export function ElementInspector({ schema, element: el, kinds, problems, onChang
             {input('scale.count', 'Count', { kind: 'int', placeholder: '1' })}
             {input('scale.cpu_target', 'CPU target %', { kind: 'int' })}
             {input('scale.min', 'Min', { kind: 'int' })}
-            {input('scale.max', 'Max', { kind: 'int', help: 'Set max to autoscale.' })}
+            {input('scale.max', 'Max', { kind: 'int', help: 'Set max to autoscale: count is then the starting count, and deploys keep the count the autoscaler chose.' })}
           </div>
         );
       case 'health':

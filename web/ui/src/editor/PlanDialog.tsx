@@ -178,6 +178,11 @@ export function PlanDialog({ slug, revision, dirty, statuses, deployment, onClos
                   </td>
                   <td>
                     {show(it.changes) && <pre className="code small-code">{show(it.changes)}</pre>}
+                    {show(it.notes) && (
+                      <div className="muted small" style={{ whiteSpace: 'pre-line' }} data-testid={`plan-notes-${it.element}-${it.region}`}>
+                        {show(it.notes)}
+                      </div>
+                    )}
                     {show(it.unplaced) && <div className="error-text small">Cannot place: {show(it.unplaced)}</div>}
                     {show(it.warnings) && <div className="warn-text small">{show(it.warnings)}</div>}
                     {it.error && <div className="error-text small">{it.error}</div>}

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Deployment, OpResult } from '../api';
 import {
   actionBlocked,
+  ago,
   canConfirmDestroy,
   clusterMissing,
   deploymentBadge,
@@ -11,10 +12,13 @@ import {
   resultText,
   rollbackBody,
   savedElementIds,
+  scaleSummary,
+  scalingEventText,
   sortDeployments,
   summarizeResults,
   upsertDeployment,
 } from './cluster';
+import type { Element, Status } from './types';
 
 const dep = (id: number | string, created_at: string, extra: Partial<Deployment> = {}): Deployment => ({ id, created_at, action: 'deploy', status: 'succeeded', ...extra });
 
@@ -148,5 +152,92 @@ describe('savedElementIds', () => {
     expect(savedElementIds('').size).toBe(0);
     expect(savedElementIds('null').size).toBe(0);
     expect(savedElementIds('{"elements":null}').size).toBe(0);
+  });
+});
+
+describe('ago', () => {
+  const now = Date.parse('2025-06-01T12:00:00Z');
+  it('says how long ago, as the CLI does', () => {
+    expect(ago('2025-06-01T11:59:57Z', now)).toBe('just now');
+    expect(ago('2025-06-01T11:59:18Z', now)).toBe('42s ago');
+    expect(ago('2025-06-01T11:58:00Z', now)).toBe('2m ago');
+    expect(ago('2025-06-01T09:00:00Z', now)).toBe('3h ago');
+    expect(ago('2025-05-30T13:00:00Z', now)).toBe('47h ago');
+    expect(ago('2025-05-29T12:00:00Z', now)).toBe('3d ago');
+  });
+  it('reads a time ahead of the browser clock (skew) as just now, and nothing as empty', () => {
+    expect(ago('2025-06-01T12:00:30Z', now)).toBe('just now');
+    expect(ago(undefined, now)).toBe('');
+    expect(ago('yesterday', now)).toBe('');
+  });
+});
+
+describe('scalingEventText', () => {
+  const now = Date.parse('2025-06-01T12:00:00Z');
+  const time = '2025-06-01T11:57:59.5Z'; // 120.5 s before now (Nomad's times carry fractions)
+  it('reads a count change by the autoscaler with its reason', () => {
+    expect(scalingEventText({ time, from: 1, to: 3, by: 'autoscaler', message: 'scaling up because factor is 3.000000' }, now)).toBe(
+      'scaled 1 → 3 by the autoscaler · 2m ago — scaling up because factor is 3.000000',
+    );
+  });
+  it('names other callers of the scale API', () => {
+    expect(scalingEventText({ time, from: 3, to: 2, by: 'scale API' }, now)).toBe('scaled 3 → 2 by the scale API · 2m ago');
+  });
+  it('reads errors and notes that changed no count', () => {
+    expect(scalingEventText({ time, from: 1, by: 'autoscaler', error: true, message: 'failed to query source: nomad-apm' }, now)).toBe(
+      'scaling failed by the autoscaler · 2m ago — failed to query source: nomad-apm',
+    );
+    expect(scalingEventText({ time, from: 2, to: 5, error: true }, now)).toBe('scaling failed · 2m ago');
+    expect(scalingEventText({ time: '', from: 2, by: 'autoscaler', message: 'policy is in cooldown' }, now)).toBe('scaling note by the autoscaler — policy is in cooldown');
+  });
+});
+
+describe('scaleSummary', () => {
+  const el = (scale?: Element['scale']): Element => ({ id: 'api', kind: 'app.command', scale });
+  const st = (region: string, desired: number, running: number, scaling = true): Status => ({
+    element: 'api',
+    region,
+    state: 'healthy',
+    desired,
+    running,
+    ...(scaling ? { scaling: { min: 1, max: 3, events: [] } } : {}),
+  });
+  it('is undefined for an element without autoscaling', () => {
+    expect(scaleSummary(el(), [{ name: 'global' }])).toBeUndefined();
+    expect(scaleSummary(el({ count: 2 }), [{ name: 'global', status: st('global', 2, 2, false) }])).toBeUndefined();
+    expect(scaleSummary(el({ count: 2, max: 0 }), [{ name: 'global' }])).toBeUndefined();
+  });
+  it('shows the live count and bounds of one region', () => {
+    expect(scaleSummary(el({ count: 1, min: 1, max: 3 }), [{ name: 'global', status: st('global', 3, 1) }])).toEqual({
+      text: '×3 · 1..3',
+      title: 'Autoscaled between 1 and 3 instances: now 3 (1 running)',
+      live: true,
+    });
+  });
+  it('takes the bounds from the cluster over an edited schema', () => {
+    expect(scaleSummary(el({ count: 1, min: 2, max: 9 }), [{ name: 'global', status: st('global', 3, 3) }])?.text).toBe('×3 · 1..3');
+  });
+  it('falls back to the schema before the element is deployed with autoscaling', () => {
+    expect(scaleSummary(el({ count: 2, min: 1, max: 4 }), [{ name: 'global' }])).toEqual({
+      text: '×2 · 1..4',
+      title: 'Autoscaled between 1 and 4 instances once deployed; starts with 2',
+      live: false,
+    });
+    expect(scaleSummary(el({ max: 4 }), [{ name: 'eu' }, { name: 'us', status: st('us', 1, 1, false) }])?.text).toBe('×1 · 0..4');
+  });
+  it('shows one count for regions that agree, and each region when they do not', () => {
+    const same = scaleSummary(el({ max: 3 }), [
+      { name: 'eu', status: st('eu', 2, 2) },
+      { name: 'us', status: st('us', 2, 1) },
+    ]);
+    expect(same?.text).toBe('×2 · 1..3');
+    expect(same?.title).toBe('Autoscaled between 1 and 3 instances in each region: eu: 2 (2 running), us: 2 (1 running)');
+    const differ = scaleSummary(el({ max: 3 }), [
+      { name: 'eu', status: st('eu', 3, 3) },
+      { name: 'us', status: st('us', 1, 1) },
+      { name: 'ap' },
+    ]);
+    expect(differ?.text).toBe('eu ×3 · us ×1 · ap ×– · 1..3');
+    expect(differ?.title).toBe('Autoscaled between 1 and 3 instances in each region: eu: 3 (3 running), us: 1 (1 running), ap: not running');
   });
 });

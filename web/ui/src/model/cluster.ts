@@ -1,7 +1,9 @@
 // Pure helpers for the deploy history and the cluster actions (rollback,
 // destroy): ordering and badges of deployments, request bodies, whether an
-// action may run, and how its per-region results read.
+// action may run, and how its per-region results read; and how an
+// autoscaled element's count, bounds and scaling events read on its node.
 import type { DestroyBody, Deployment, Health, OpResult, RollbackBody } from '../api';
+import type { Element, ScalingEvent, Status } from './types';
 
 export const NO_CLUSTER = 'No cluster connected';
 
@@ -133,4 +135,79 @@ export function savedElementIds(savedJson: string): Set<string> {
   } catch {
     return new Set();
   }
+}
+
+// ---- autoscaling ----
+
+// ago is how long before now (ms since the epoch) an RFC 3339 time was, as
+// the CLI says it: "just now", "42s ago", "2m ago", "3h ago", "2d ago".
+// An unreadable time gives "".
+export function ago(time: string | undefined, now: number): string {
+  const t = time ? Date.parse(time) : NaN;
+  if (Number.isNaN(t)) return '';
+  const s = Math.max(0, Math.floor((now - t) / 1000));
+  if (s < 10) return 'just now';
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 48 * 3600) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+// scalingEventText is one scaling event as a line of the status card:
+// "scaled 1 → 3 by the autoscaler · 2m ago — scaling up because factor is
+// 3.0"; "scaling failed …" for an error, "scaling note …" for an event that
+// changed no count.
+export function scalingEventText(e: ScalingEvent, now: number): string {
+  let what = 'scaling note';
+  if (e.error) what = 'scaling failed';
+  else if (e.to !== undefined && e.to !== null) what = `scaled ${e.from} → ${e.to}`;
+  const by = e.by === 'autoscaler' ? ' by the autoscaler' : e.by ? ` by the ${e.by}` : '';
+  const when = ago(e.time, now);
+  return `${what}${by}${when ? ` · ${when}` : ''}${e.message ? ` — ${e.message}` : ''}`;
+}
+
+// ScaleSummary is what an autoscaled element's node shows: text on the
+// node ("×3 · 1..3"), title on hover, live when it comes from the
+// cluster's status rather than from the schema (not deployed yet).
+export interface ScaleSummary {
+  text: string;
+  title: string;
+  live: boolean;
+}
+
+// scaleSummary sums up an element's autoscaling for its node, from the
+// status of each region it runs in (the `scaling` the server sends for an
+// autoscaled job) or, before any region reports it, from the schema's
+// scale.min/max (the initial scale.count). Undefined when the element is
+// not autoscaled. One region, or every region at the same count:
+// "×3 · 1..3"; regions at different counts: "eu ×3 · us ×1 · 1..3" (a
+// region not running it reads "–").
+export function scaleSummary(el: Element, regions: readonly { name: string; status?: Status }[]): ScaleSummary | undefined {
+  const scaled = regions.find((r) => r.status?.scaling);
+  if (!scaled) {
+    const sc = el.scale;
+    if (!sc || !(typeof sc.max === 'number' && sc.max > 0)) return undefined;
+    const min = sc.min ?? 0;
+    const count = sc.count ?? 1;
+    return {
+      text: `×${count} · ${min}..${sc.max}`,
+      title: `Autoscaled between ${min} and ${sc.max} instances once deployed; starts with ${count}`,
+      live: false,
+    };
+  }
+  const { min, max } = scaled.status!.scaling!;
+  const bounds = `${min}..${max}`;
+  const counts = regions.map((r) => ({
+    name: r.name,
+    count: r.status?.scaling ? (r.status.desired ?? 0) : undefined,
+    running: r.status?.running ?? 0,
+  }));
+  const same = counts.every((c) => c.count === counts[0].count);
+  const text = same ? `×${counts[0].count} · ${bounds}` : `${counts.map((c) => `${c.name} ×${c.count ?? '–'}`).join(' · ')} · ${bounds}`;
+  const each = counts.map((c) => (c.count === undefined ? `${c.name}: not running` : `${c.name}: ${c.count} (${c.running} running)`));
+  const title =
+    regions.length === 1
+      ? `Autoscaled between ${min} and ${max} instances: now ${counts[0].count} (${counts[0].running} running)`
+      : `Autoscaled between ${min} and ${max} instances in each region: ${each.join(', ')}`;
+  return { text, title, live: true };
 }

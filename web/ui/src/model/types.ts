@@ -203,6 +203,30 @@ export interface Status {
   version?: number;
   last_event?: string;
   updated_at?: string;
+  // Set for an autoscaled element (jobs.Scaling): its bounds and recent
+  // scaling events, newest first (at most 5). desired is then the count
+  // the autoscaler chose.
+  scaling?: Scaling;
+}
+
+// An autoscaled element's bounds and recent scaling events in one region.
+export interface Scaling {
+  min: number;
+  max: number;
+  events?: ScalingEvent[];
+}
+
+// One of Nomad's scaling events for a group (jobs.ScalingEvent): a count
+// change (to set), or an autoscaler's note or error (no to).
+export interface ScalingEvent {
+  time: string;
+  from: number;
+  to?: number;
+  // "autoscaler" when the Nomad Autoscaler made it, "scale API" for any
+  // other caller of Nomad's scale endpoint.
+  by?: string;
+  message?: string;
+  error?: boolean;
 }
 
 export const SCHEMA_KEYS = [
