@@ -1,5 +1,7 @@
 // Package store keeps Backplane's state: projects, their schema revisions,
-// deployments and the audit log. Users and tokens come later.
+// deployments and the audit log, and (Auth, migration 0004) who may touch
+// them: users, browser sessions, one-time sign-in links, personal API
+// tokens and each project's members with their roles.
 //
 // There are two backends behind one interface, and both pass the same
 // conformance suite (package storetest):
@@ -40,10 +42,36 @@
 //     base never both succeed. The loser gets ErrConflict.
 //   - Times are stored and returned in UTC, truncated to the microsecond.
 //   - Errors name the operation and its subject ("store: save revision of
-//     shop: ..."), and the sentinels ErrNotFound, ErrExists and ErrConflict
-//     stay matchable with errors.Is.
+//     shop: ..."), and the sentinels ErrNotFound, ErrExists, ErrConflict
+//     and ErrGone stay matchable with errors.Is.
 //   - Secret values are never stored here; a revision's YAML holds secret
 //     names only.
+//   - Credentials are stored as hashes only, and callers hash before they
+//     call: a password as its encoded argon2id hash, a session ID, its CSRF
+//     token, a sign-in link and an API token as the hex SHA-256 of the
+//     value the client holds (a token also keeps its short, non-secret
+//     Prefix for lists). The store only compares hashes in SQL; no error
+//     or log line of this package quotes a hash or a secret.
+//   - The audit log is append-only. No method changes an entry, and the
+//     databases refuse UPDATE on audit and deleted_audit (triggers of
+//     migration 0004); entries leave the live table only when
+//     DeleteProject moves them to deleted_audit, and the database only
+//     when PurgeDeleted removes a deleted project. Each entry records who
+//     (Actor) called from which address (Address).
+//
+// Users, sessions, links and tokens (see Auth). A user's name is the
+// lowercase sign-in name, unique. Sessions and sign-in links expire; an
+// expired one answers ErrGone (a session is deleted then), and a link is
+// used at most once: UseLink marks it used in one conditional UPDATE, so of
+// concurrent uses exactly one wins. SetPassword and disabling a user end
+// the user's sessions in the same transaction, and CreateSession refuses a
+// disabled user. A token's name is unique among its user's tokens that are
+// not revoked; a revoked or expired token answers ErrGone. EnsureToken
+// stores the bootstrap token once however many replicas call it. A user's
+// sessions, links, tokens and memberships go with the user (foreign keys
+// ON DELETE CASCADE; there is no DeleteUser yet, disabling is how a user
+// is shut out). Server admins are a flag on the user; MemberRole reports
+// memberships only, so the caller gives server admins RoleAdmin itself.
 //
 // Deleting a project keeps its history. DeleteProject records the deletion
 // (action project.delete, with the actor) in the project's audit trail and,
@@ -52,7 +80,10 @@
 // DeletedProject ID. The slug is free at once. A project created with it
 // later starts from scratch: head 0, no deployments, its own trail; it
 // inherits nothing, and nothing clashes, because the old history is
-// addressed by the deleted project's ID, never by the slug. Deployment and
+// addressed by the deleted project's ID, never by the slug. Who had access
+// is not history: the project's members and its project-scoped tokens are
+// removed with it (ON DELETE CASCADE), so a project created later with the
+// slug has no members, and no old token reaches it. Deployment and
 // audit IDs are kept as they were (the live tables never reuse an ID).
 // ListAudit(slug) returns the events of every project that has had the slug,
 // live and deleted, newest first, each deleted one's marked with its

@@ -41,3 +41,16 @@ func SQLiteDB(t *testing.T, s Store) *sql.DB {
 	}
 	return ss.db
 }
+
+// DB returns the database/sql handle of either store.
+func DB(t *testing.T, s Store) *sql.DB {
+	t.Helper()
+	switch s := s.(type) {
+	case *sqliteStore:
+		return s.db
+	case *pgStore:
+		return s.db
+	}
+	t.Fatalf("DB: unknown store %T", s)
+	return nil
+}

@@ -53,9 +53,9 @@ var pgDialect = &dialect{
 		 INSERT INTO deleted_deployments (id, deleted_project, project, revision, action, author, status, summary, created_at, updated_at)
 		 SELECT id, $1, project, revision, action, author, status, summary, created_at, updated_at FROM moved`,
 		`WITH moved AS (DELETE FROM audit WHERE project = $2
-		   RETURNING id, project, actor, action, detail, created_at)
-		 INSERT INTO deleted_audit (id, deleted_project, project, actor, action, detail, created_at)
-		 SELECT id, $1, project, actor, action, detail, created_at FROM moved`,
+		   RETURNING id, project, actor, action, detail, address, created_at)
+		 INSERT INTO deleted_audit (id, deleted_project, project, actor, action, detail, address, created_at)
+		 SELECT id, $1, project, actor, action, detail, address, created_at FROM moved`,
 	},
 	migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    bigint      NOT NULL PRIMARY KEY,

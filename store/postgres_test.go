@@ -99,6 +99,11 @@ func TestPostgres(t *testing.T) {
 	})
 }
 
+// TestPostgresAuditAppendOnly: see checkAuditAppendOnly.
+func TestPostgresAuditAppendOnly(t *testing.T) {
+	checkAuditAppendOnly(t, openPostgres(t, freshSchema(t, postgresURL(t))))
+}
+
 func TestPostgresReopen(t *testing.T) {
 	dsn := freshSchema(t, postgresURL(t))
 	ctx := t.Context()

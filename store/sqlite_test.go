@@ -287,9 +287,9 @@ func TestKind(t *testing.T) {
 	}
 }
 
-// TestSQLiteUpgradeKeepsData: a database of the previous release (through
-// migration 0002, with data) is brought to 0003 by Open, keeps its data,
-// and deleting a project then keeps the history.
+// TestSQLiteUpgradeKeepsData: a database of an older release (through
+// migration 0002, with data) is brought up to date by Open, keeps its
+// data, and deleting a project then keeps the history.
 func TestSQLiteUpgradeKeepsData(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
@@ -304,9 +304,12 @@ func TestSQLiteUpgradeKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to 0002: as the previous release left it.
+	// Back to 0002: as an older release left it (0004 undone first).
 	db := store.SQLiteDB(t, s)
 	for _, q := range []string{
+		`DROP TRIGGER audit_append_only`, `DROP TRIGGER deleted_audit_append_only`,
+		`DROP TABLE project_members`, `DROP TABLE tokens`, `DROP TABLE sign_in_links`,
+		`DROP TABLE sessions`, `DROP TABLE users`, `ALTER TABLE audit DROP COLUMN address`,
 		`DROP TABLE deleted_audit`, `DROP TABLE deleted_deployments`, `DROP TABLE deleted_revisions`,
 		`DROP TABLE deleted_projects`, `DELETE FROM schema_migrations WHERE version >= 3`,
 	} {
@@ -331,5 +334,41 @@ func TestSQLiteUpgradeKeepsData(t *testing.T) {
 	}
 	if got, err := s2.GetDeletedRevision(ctx, dp.ID, 1); err != nil || got.YAML != rev.YAML {
 		t.Errorf("deleted project's revision 1 after upgrade = %+v, %v", got, err)
+	}
+}
+
+// TestSQLiteAuditAppendOnly: see checkAuditAppendOnly.
+func TestSQLiteAuditAppendOnly(t *testing.T) {
+	checkAuditAppendOnly(t, openSQLite(t, t.TempDir()))
+}
+
+// checkAuditAppendOnly: the database itself refuses to change an audit
+// entry, live or of a deleted project (migration 0004's triggers).
+func checkAuditAppendOnly(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if _, err := s.CreateProject(ctx, "shop", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(ctx, store.AuditEvent{Project: "shop", Actor: "alice", Action: "deploy", Address: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	db := store.DB(t, s)
+	if _, err := db.ExecContext(ctx, `UPDATE audit SET actor = 'mallory'`); err == nil {
+		t.Error("UPDATE audit succeeded")
+	}
+	if _, err := s.DeleteProject(ctx, "shop", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE deleted_audit SET actor = 'mallory'`); err == nil {
+		t.Error("UPDATE deleted_audit succeeded")
+	}
+	events, err := s.ListAudit(ctx, "shop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Actor != "alice" {
+			t.Errorf("event %d: actor %q, want alice", e.ID, e.Actor)
+		}
 	}
 }

@@ -495,15 +495,15 @@ func (s *sqlStore) ListDeployments(ctx context.Context, slug string, limit int) 
 // --- audit ---
 
 // AppendAudit records e with a new ID and the current time (e.ID and
-// e.CreatedAt are ignored). An event with an empty Project belongs to no
+// e.CreatedAt are ignored), with its Address. An event with an empty Project belongs to no
 // project; one that names a project that does not exist fails with
 // ErrNotFound.
 func (s *sqlStore) AppendAudit(ctx context.Context, e AuditEvent) (err error) {
 	defer annotate(&err, "append audit event %s", e.Action)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO audit (project, actor, action, detail, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			nullIfEmpty(e.Project), e.Actor, e.Action, e.Detail, s.d.timeArg(now()))
+			`INSERT INTO audit (project, actor, action, detail, address, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			nullIfEmpty(e.Project), e.Actor, e.Action, e.Detail, e.Address, s.d.timeArg(now()))
 		if s.d.isForeignKey(err) {
 			return errNoProject
 		}
@@ -513,7 +513,7 @@ func (s *sqlStore) AppendAudit(ctx context.Context, e AuditEvent) (err error) {
 
 func scanAudit(r rowScanner) (*AuditEvent, error) {
 	var e AuditEvent
-	if err := r.Scan(&e.ID, &e.Project, &e.Actor, &e.Action, &e.Detail, sqlTime{&e.CreatedAt}, &e.DeletedProject); err != nil {
+	if err := r.Scan(&e.ID, &e.Project, &e.Actor, &e.Action, &e.Detail, &e.Address, sqlTime{&e.CreatedAt}, &e.DeletedProject); err != nil {
 		return nil, err
 	}
 	return &e, nil
@@ -529,15 +529,15 @@ func (s *sqlStore) ListAudit(ctx context.Context, slug string, limit int) (_ []A
 	var rows *sql.Rows
 	if slug == "" {
 		rows, err = s.db.QueryContext(ctx, `SELECT * FROM (
-			SELECT id, coalesce(project, ''), actor, action, detail, created_at, CAST(0 AS bigint) FROM audit
+			SELECT id, coalesce(project, ''), actor, action, detail, address, created_at, CAST(0 AS bigint) FROM audit
 			UNION ALL
-			SELECT id, project, actor, action, detail, created_at, deleted_project FROM deleted_audit
+			SELECT id, project, actor, action, detail, address, created_at, deleted_project FROM deleted_audit
 		) AS a ORDER BY 1 DESC LIMIT $1`, clampLimit(limit))
 	} else {
 		rows, err = s.db.QueryContext(ctx, `SELECT * FROM (
-			SELECT id, project, actor, action, detail, created_at, CAST(0 AS bigint) FROM audit WHERE project = $1
+			SELECT id, project, actor, action, detail, address, created_at, CAST(0 AS bigint) FROM audit WHERE project = $1
 			UNION ALL
-			SELECT id, project, actor, action, detail, created_at, deleted_project FROM deleted_audit WHERE project = $1
+			SELECT id, project, actor, action, detail, address, created_at, deleted_project FROM deleted_audit WHERE project = $1
 		) AS a ORDER BY 1 DESC LIMIT $2`, slug, clampLimit(limit))
 	}
 	if err != nil {

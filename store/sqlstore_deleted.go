@@ -25,8 +25,10 @@ func scanDeleted(r rowScanner) (*DeletedProject, error) {
 // new deployments and audit entries wait on it through their foreign
 // keys), records the deletion in the project's audit trail, copies the
 // project to deleted_projects, moves its history there (the dialect's
-// moveHistory), and deletes it, in one transaction. ErrNotFound if the
-// project does not exist.
+// moveHistory), and deletes it, in one transaction. Its members and
+// project tokens are not kept: the deletion of the project row removes
+// them (ON DELETE CASCADE, migration 0004). ErrNotFound if the project
+// does not exist.
 func (s *sqlStore) DeleteProject(ctx context.Context, slug, actor string) (_ *DeletedProject, err error) {
 	defer annotate(&err, "delete project %s", slug)
 	var dp *DeletedProject

@@ -8,9 +8,11 @@ import (
 
 // Sentinel errors. Callers branch on them with errors.Is.
 var (
-	// ErrNotFound: no such project or revision.
+	// ErrNotFound: no such project, revision, deployment, user, session,
+	// sign-in link, token or member.
 	ErrNotFound = errors.New("not found")
-	// ErrExists: a project with that slug already exists.
+	// ErrExists: a project with that slug, or a user, session, link or
+	// token with that name or value, already exists.
 	ErrExists = errors.New("already exists")
 	// ErrConflict: the save was based on a revision that is no longer the
 	// project's head; nothing was written.
@@ -77,6 +79,10 @@ type AuditEvent struct {
 	Action    string    `json:"action"` // e.g. project.create, schema.save, deploy
 	Detail    string    `json:"detail"`
 	CreatedAt time.Time `json:"created_at"`
+	// Address is where the call came from (the client's IP address, as
+	// the web layer determined it); empty when unknown, and for entries
+	// recorded before addresses were.
+	Address string `json:"address,omitempty"`
 	// DeletedProject is the ID of the deleted project the entry belongs
 	// to, 0 for an entry of a live project or of no project. It tells the
 	// entries of a deleted project from those of a later one that took
@@ -109,7 +115,8 @@ type DeletedProject struct {
 	DeletedBy string    `json:"deleted_by"`
 }
 
-// Store keeps projects, schema revisions, deployments and the audit log.
+// Store keeps projects, schema revisions, deployments, the audit log, and
+// (Auth) users, sessions, sign-in links, tokens and project members.
 // Both implementations (SQLite and PostgreSQL) pass the same test suite.
 // Every method is safe for concurrent use, and every write is one
 // transaction: a crash never leaves a half-written revision.
@@ -120,6 +127,10 @@ type DeletedProject struct {
 // empty, non-nil slice when there is nothing to list; their limit is
 // DefaultLimit when <= 0 and at most MaxLimit.
 type Store interface {
+	// Auth keeps users, sessions, sign-in links, API tokens and project
+	// members (see auth.go).
+	Auth
+
 	// CreateProject adds a project with head 0; an empty name defaults to
 	// the slug. ErrExists if the slug is taken.
 	CreateProject(ctx context.Context, slug, name string) (*Project, error)
