@@ -51,7 +51,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.kindsDir, "kinds-dir", os.Getenv("BACKPLANE_KINDS_DIR"), "folder of user kind files (env BACKPLANE_KINDS_DIR)")
 	root.AddCommand(a.validateCmd(), a.renderCmd(), a.kindsCmd(),
-		a.planCmd(), a.deployCmd(), a.statusCmd(), a.rollbackCmd(), a.destroyCmd(), a.secretsCmd(), a.serveCmd())
+		a.planCmd(), a.deployCmd(), a.statusCmd(), a.rollbackCmd(), a.destroyCmd(), a.secretsCmd(), a.serveCmd(),
+		a.loginCmd(), a.logoutCmd())
 	err := root.Execute()
 	if err == nil {
 		return exitOK
@@ -87,6 +88,12 @@ func (a *app) registry() (*templates.Registry, error) {
 
 // load reads and decodes a schema file ("-" is stdin).
 func (a *app) load(file string) (*schema.Schema, error) {
+	_, s, err := a.loadSource(file)
+	return s, err
+}
+
+// loadSource is load that also returns the file's bytes, as read.
+func (a *app) loadSource(file string) ([]byte, *schema.Schema, error) {
 	var data []byte
 	var err error
 	name := file
@@ -97,13 +104,13 @@ func (a *app) load(file string) (*schema.Schema, error) {
 		data, err = readLimited(file, schema.MaxBytes+1)
 	}
 	if err != nil {
-		return nil, &exitError{code: exitUsage, err: fmt.Errorf("read %s: %w", name, err)}
+		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("read %s: %w", name, err)}
 	}
 	s, err := schema.Decode(name, data)
 	if err != nil {
-		return nil, &exitError{code: exitInvalid, err: err}
+		return nil, nil, &exitError{code: exitInvalid, err: err}
 	}
-	return s, nil
+	return data, s, nil
 }
 
 func readLimited(path string, n int64) ([]byte, error) {

@@ -28,9 +28,14 @@ type clusterFlags struct {
 	file    string
 	lokiURL string
 	jsonOut bool
+	// server is the Backplane server to go through (see remote.go).
+	server string
+	cmd    *cobra.Command
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
+	f.cmd = cmd
+	cmd.Flags().StringVar(&f.server, "server", "", "go through this Backplane server (env "+envServer+"; default: the one backplane login stored; --server= talks to Nomad directly)")
 	cmd.Flags().StringVarP(&f.file, "file", "f", "backplane.yaml", "schema file (YAML or JSON; - for stdin)")
 	cmd.Flags().StringVar(&f.lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki push URL for the logship sidecar (env BACKPLANE_LOKI_URL)")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print machine-readable JSON")

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/backplane-dev/backplane/jobs"
+	"github.com/backplane-dev/backplane/translator"
 )
 
 func (a *app) deployCmd() *cobra.Command {
@@ -29,6 +30,11 @@ With --wait it follows each element until it is healthy or failed. It exits
 non-zero if anything failed; running it again finishes the job.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if r, err := a.remoteFor(&f, "deploy"); err != nil {
+				return err
+			} else if r != nil {
+				return a.remoteDeploy(r, &f, elements, prune, wait, timeout)
+			}
 			p, err := a.open(&f)
 			if err != nil {
 				return err
@@ -54,22 +60,11 @@ non-zero if anything failed; running it again finishes the job.`,
 			registered := time.Since(started)
 			var statuses []jobs.Status
 			if wait {
-				statuses = a.waitHealthy(ctx, p, res, timeout, view)
+				statuses = a.waitHealthy(ctx, p.cluster.Watch, waitTargets(res.Items), batchJobs(p.bundle), nil, timeout, view)
 			}
 			report := deployReport{Project: res.Project, Items: res.Items, Statuses: statuses,
 				RegisteredAfter: registered.Seconds(), Elapsed: time.Since(started).Seconds()}
-			failed := report.failures()
-			if f.jsonOut {
-				if err := writeJSON(a.stdout, report); err != nil {
-					return err
-				}
-			} else {
-				view.summary(report, failed)
-			}
-			if len(failed) > 0 {
-				return &exitError{code: exitInvalid}
-			}
-			return nil
+			return a.finishDeploy(report, view, f.jsonOut)
 		},
 	}
 	f.register(cmd)
@@ -112,24 +107,62 @@ func settledOK(s jobs.Status) bool {
 	return s.State == jobs.StateHealthy || s.State == jobs.StateRunning
 }
 
-// waitHealthy follows the registered and unchanged jobs until each settles
-// (healthy, or running for jobs without a deployment; failed) or the
-// timeout passes, and returns their last statuses.
-func (a *app) waitHealthy(ctx context.Context, p *project, res *jobs.Result, timeout time.Duration, view *progress) []jobs.Status {
+// finishDeploy prints the deploy report (or its JSON) and fails if any job
+// did not land or settle.
+func (a *app) finishDeploy(report deployReport, view *progress, jsonOut bool) error {
+	failed := report.failures()
+	if jsonOut {
+		if err := writeJSON(a.stdout, report); err != nil {
+			return err
+		}
+	} else {
+		view.summary(report, failed)
+	}
+	if len(failed) > 0 {
+		return &exitError{code: exitInvalid}
+	}
+	return nil
+}
+
+// batchJobs names the bundle's batch jobs (by job ID): for them, running is
+// as far as they go.
+func batchJobs(b *translator.Bundle) map[string]bool {
 	batch := map[string]bool{}
-	for _, js := range p.bundle.Jobs {
+	if b == nil {
+		return batch
+	}
+	for _, js := range b.Jobs {
 		for _, j := range js {
-			if j.Type != nil && *j.Type == "batch" {
+			if j.Type != nil && *j.Type == "batch" && j.ID != nil {
 				batch[*j.ID] = true
 			}
 		}
 	}
+	return batch
+}
+
+// waitTargets are the jobs a deploy registered or left unchanged: those
+// --wait follows.
+func waitTargets(items []*jobs.ApplyItem) []jobs.Target {
 	var targets []jobs.Target
-	for _, it := range res.Items {
+	for _, it := range items {
 		if it.Outcome == jobs.OutcomeRegistered || it.Outcome == jobs.OutcomeUnchanged {
 			targets = append(targets, jobs.Target{Element: it.Element, Region: it.Region, JobID: it.JobID, Namespace: it.Namespace})
 		}
 	}
+	return targets
+}
+
+// watchFunc follows targets' statuses until ctx ends: the cluster's Watch
+// when talking to Nomad, the server's events stream when going through it.
+type watchFunc func(ctx context.Context, targets []jobs.Target, fn func(jobs.Status)) error
+
+// waitHealthy follows the targets until each settles (healthy, or running
+// for jobs without a deployment; failed) or the timeout passes, and returns
+// their last statuses. fresh, when set, drops statuses that predate the
+// deploy (a server replays the last status it knows on connect).
+func (a *app) waitHealthy(ctx context.Context, watch watchFunc, targets []jobs.Target, batch map[string]bool,
+	fresh func(jobs.Target, jobs.Status) bool, timeout time.Duration, view *progress) []jobs.Status {
 	if len(targets) == 0 {
 		return nil
 	}
@@ -146,12 +179,16 @@ func (a *app) waitHealthy(ctx context.Context, p *project, res *jobs.Result, tim
 		}
 		return false
 	}
-	_ = p.cluster.Watch(ctx, targets, func(s jobs.Status) {
+	_ = watch(ctx, targets, func(s jobs.Status) {
 		t := jobs.Target{Element: s.Element, Region: s.Region, JobID: s.JobID}
+		known := false
 		for _, tt := range targets {
 			if tt.Region == s.Region && tt.JobID == s.JobID {
-				t = tt
+				t, known = tt, true
 			}
+		}
+		if !known || (fresh != nil && !fresh(t, s)) {
+			return
 		}
 		mu.Lock()
 		last[t] = s
@@ -174,7 +211,11 @@ func (a *app) waitHealthy(ctx context.Context, p *project, res *jobs.Result, tim
 			s = jobs.Status{Element: t.Element, Region: t.Region, JobID: t.JobID, State: jobs.StateUnknown}
 		}
 		if !settled(t, s) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			s.LastEvent = strings.TrimSpace(s.LastEvent + " (still " + string(s.State) + " after " + timeout.String() + ")")
+			still := "still " + string(s.State) + " after " + timeout.String()
+			if s.LastEvent != "" {
+				still = s.LastEvent + " (" + still + ")"
+			}
+			s.LastEvent = still
 			if s.State == jobs.StateRunning || s.State == jobs.StateDeploying || s.State == jobs.StatePending {
 				s.State = jobs.StateDegraded
 			}

@@ -18,6 +18,11 @@ in every region, including jobs of the project that are no longer in the
 schema. --purge also removes them from Nomad's state.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if r, err := a.remoteFor(&f, "destroy"); err != nil {
+				return err
+			} else if r != nil {
+				return a.remoteDestroy(r, &f, elements, purge)
+			}
 			p, err := a.open(&f)
 			if err != nil {
 				return err

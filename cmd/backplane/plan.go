@@ -23,6 +23,11 @@ yet in Vault, Consul or Vault needed but not configured) are listed last, and
 make plan exit 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if r, err := a.remoteFor(&f, "plan"); err != nil {
+				return err
+			} else if r != nil {
+				return a.remotePlan(r, &f, elements)
+			}
 			p, err := a.open(&f)
 			if err != nil {
 				return err
@@ -33,22 +38,27 @@ make plan exit 1.`,
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			if f.jsonOut {
-				if err := writeJSON(a.stdout, plan); err != nil {
-					return err
-				}
-			} else {
-				a.printPlan(plan)
-			}
-			if planBlocked(plan) {
-				return &exitError{code: exitInvalid}
-			}
-			return nil
+			return a.finishPlan(plan, f.jsonOut)
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().StringSliceVar(&elements, "element", nil, "plan only these elements")
 	return cmd
+}
+
+// finishPlan prints the plan (or its JSON) and fails if it is blocked.
+func (a *app) finishPlan(plan *jobs.Plan, jsonOut bool) error {
+	if jsonOut {
+		if err := writeJSON(a.stdout, plan); err != nil {
+			return err
+		}
+	} else {
+		a.printPlan(plan)
+	}
+	if planBlocked(plan) {
+		return &exitError{code: exitInvalid}
+	}
+	return nil
 }
 
 // planBlocked reports whether the plan cannot be applied as it stands.

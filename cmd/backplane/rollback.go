@@ -18,6 +18,11 @@ func (a *app) rollbackCmd() *cobra.Command {
 when given, otherwise to the newest earlier version Nomad marked stable.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r, err := a.remoteFor(&f, "rollback"); err != nil {
+				return err
+			} else if r != nil {
+				return a.remoteRollback(r, &f, args[0], version)
+			}
 			p, err := a.open(&f)
 			if err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/backplane-dev/backplane/jobs"
 	"github.com/backplane-dev/backplane/schema"
 )
 
@@ -24,6 +25,11 @@ it to Vault KV v2 at secret/backplane/<project>/<element>, keeping the
 element's other secrets. The value is never echoed or logged.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r, err := a.remoteFor(&f, "secrets set"); err != nil {
+				return err
+			} else if r != nil {
+				return a.remoteSetSecret(r, &f, args[0], args[1])
+			}
 			p, err := a.open(&f)
 			if err != nil {
 				return err
@@ -35,11 +41,10 @@ element's other secrets. The value is never echoed or logged.`,
 			if p.bundle.LokiLabels[p.bundle.Project+"-"+element] == nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: no element %q in %s", element, p.file)}
 			}
-			value, err := io.ReadAll(io.LimitReader(a.stdin, 1<<20))
+			value, err := a.readSecretValue()
 			if err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: read stdin: %w", err)}
+				return err
 			}
-			value = bytes.TrimSuffix(bytes.TrimSuffix(value, []byte("\n")), []byte("\r"))
 			ctx, cancel := signalContext()
 			defer cancel()
 			version, err := p.cluster.SetSecret(ctx, p.bundle.Project, element, name, value)
@@ -57,6 +62,11 @@ element's other secrets. The value is never echoed or logged.`,
 		Short: "List an element's secret names and versions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r, err := a.remoteFor(&lf, "secrets list"); err != nil {
+				return err
+			} else if r != nil {
+				return a.remoteSecrets(r, &lf, args[0])
+			}
 			p, err := a.open(&lf)
 			if err != nil {
 				return err
@@ -67,16 +77,30 @@ element's other secrets. The value is never echoed or logged.`,
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			if lf.jsonOut {
-				return writeJSON(a.stdout, infos)
-			}
-			for _, i := range infos {
-				fmt.Fprintf(a.stdout, "%s %d\n", pad(i.Name, 24), i.Version)
-			}
-			return nil
+			return a.printSecrets(infos, lf.jsonOut)
 		},
 	}
 	lf.register(list)
 	cmd.AddCommand(set, list)
 	return cmd
+}
+
+// readSecretValue reads a secret's value from stdin, without one trailing
+// newline.
+func (a *app) readSecretValue() ([]byte, error) {
+	value, err := io.ReadAll(io.LimitReader(a.stdin, 1<<20))
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("secrets set: read stdin: %w", err)}
+	}
+	return bytes.TrimSuffix(bytes.TrimSuffix(value, []byte("\n")), []byte("\r")), nil
+}
+
+func (a *app) printSecrets(infos []jobs.SecretInfo, jsonOut bool) error {
+	if jsonOut {
+		return writeJSON(a.stdout, infos)
+	}
+	for _, i := range infos {
+		fmt.Fprintf(a.stdout, "%s %d\n", pad(i.Name, 24), i.Version)
+	}
+	return nil
 }

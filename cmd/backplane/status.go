@@ -24,6 +24,11 @@ event ("scaled 1 → 3 by the autoscaler 2m ago: ..."). --watch follows
 Nomad's event stream and prints each change until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if r, err := a.remoteFor(&f, "status"); err != nil {
+				return err
+			} else if r != nil {
+				return a.remoteStatus(r, &f, elements, watch)
+			}
 			p, err := a.open(&f)
 			if err != nil {
 				return err
@@ -45,10 +50,7 @@ Nomad's event stream and prints each change until interrupted.`,
 			if f.jsonOut {
 				return writeJSON(a.stdout, statuses)
 			}
-			fmt.Fprintf(a.stdout, "%s %s %s %s %s %s\n", pad("ELEMENT", 16), pad("REGION", 8), pad("STATE", 10), pad("RUNNING", 8), pad("VERSION", 8), "LAST EVENT")
-			for _, s := range statuses {
-				a.printStatus(s)
-			}
+			a.printStatuses(statuses)
 			return nil
 		},
 	}
@@ -56,6 +58,14 @@ Nomad's event stream and prints each change until interrupted.`,
 	cmd.Flags().BoolVar(&watch, "watch", false, "follow changes until interrupted")
 	cmd.Flags().StringSliceVar(&elements, "element", nil, "only these elements")
 	return cmd
+}
+
+// printStatuses prints a status table with its header.
+func (a *app) printStatuses(statuses []jobs.Status) {
+	fmt.Fprintf(a.stdout, "%s %s %s %s %s %s\n", pad("ELEMENT", 16), pad("REGION", 8), pad("STATE", 10), pad("RUNNING", 8), pad("VERSION", 8), "LAST EVENT")
+	for _, s := range statuses {
+		a.printStatus(s)
+	}
 }
 
 func (a *app) printStatus(s jobs.Status) {
