@@ -140,7 +140,7 @@ func (c *Cluster) planJob(ctx context.Context, it *PlanItem) {
 	switch {
 	case resp.Diff == nil || resp.Diff.Type == "Added":
 		it.Action = ActionCreate
-	case resp.Diff.Type == "None":
+	case resp.Diff.Type == "None", phantomEdit(resp.Diff):
 		it.Action = ActionUnchanged
 	default:
 		it.Action = ActionUpdate

@@ -209,3 +209,53 @@ func (c *Cluster) readScaling(job *nomad.Job, t Target, q *nomad.QueryOptions) *
 	s.Events = scalingEvents(resp)
 	return s
 }
+
+// phantomEdit reports whether a plan diff marks the job "Edited" only
+// because of its scaling block, with no field changed anywhere. Nomad
+// compares scaling policies as whole structs, and the stored policy never
+// equals a submitted one (IDs, indexes, and the policy's numbers decoded
+// from its Raft log as integers where the request's JSON has floats), so
+// every plan of an autoscaled job says "Edited" with nothing in it. A real
+// change to the policy shows as fields (Max, Policy's keys) and is kept.
+func phantomEdit(d *nomad.JobDiff) bool {
+	if d == nil || d.Type != "Edited" || len(d.Fields) > 0 || len(d.Objects) > 0 {
+		return false
+	}
+	sawScaling := false
+	for _, tg := range d.TaskGroups {
+		if tg.Type == "None" {
+			continue
+		}
+		if tg.Type != "Edited" || len(tg.Fields) > 0 {
+			return false
+		}
+		for _, o := range tg.Objects {
+			if o.Name != "Scaling" || !emptyObjectDiff(o) {
+				return false
+			}
+			sawScaling = true
+		}
+		for _, t := range tg.Tasks {
+			if t.Type != "None" && (len(t.Fields) > 0 || len(t.Objects) > 0) {
+				return false
+			}
+		}
+	}
+	return sawScaling
+}
+
+// emptyObjectDiff reports whether an object diff changes no field, at any
+// depth.
+func emptyObjectDiff(o *nomad.ObjectDiff) bool {
+	for _, f := range o.Fields {
+		if f.Type != "None" {
+			return false
+		}
+	}
+	for _, c := range o.Objects {
+		if !emptyObjectDiff(c) {
+			return false
+		}
+	}
+	return true
+}

@@ -139,3 +139,41 @@ func TestPlanApplyKeepsAutoscaledCount(t *testing.T) {
 		})
 	}
 }
+
+func TestPhantomEdit(t *testing.T) {
+	scaling := func(fields ...*nomad.FieldDiff) *nomad.JobDiff {
+		return &nomad.JobDiff{Type: "Edited", TaskGroups: []*nomad.TaskGroupDiff{{
+			Type: "Edited", Name: "api",
+			Objects: []*nomad.ObjectDiff{{Type: "Edited", Name: "Scaling", Fields: fields}},
+			Tasks:   []*nomad.TaskDiff{{Type: "None", Name: "api"}},
+		}}}
+	}
+	withTaskChange := scaling()
+	withTaskChange.TaskGroups[0].Tasks[0] = &nomad.TaskDiff{Type: "Edited", Name: "api", Fields: []*nomad.FieldDiff{{Type: "Edited", Name: "Env[X]"}}}
+	withCount := scaling()
+	withCount.TaskGroups[0].Fields = []*nomad.FieldDiff{{Type: "Edited", Name: "Count", Old: "1", New: "3"}}
+	policyChange := scaling()
+	policyChange.TaskGroups[0].Objects[0].Objects = []*nomad.ObjectDiff{{Type: "Edited", Name: "Policy",
+		Fields: []*nomad.FieldDiff{{Type: "Edited", Name: "cooldown", Old: "1m", New: "2m"}}}}
+	tests := []struct {
+		name string
+		diff *nomad.JobDiff
+		want bool
+	}{
+		{"scaling edited with nothing in it", scaling(), true},
+		{"a real scaling field", scaling(&nomad.FieldDiff{Type: "Edited", Name: "Max", Old: "3", New: "4"}), false},
+		{"a real policy change", policyChange, false},
+		{"a task change too", withTaskChange, false},
+		{"a count change", withCount, false},
+		{"no diff", &nomad.JobDiff{Type: "None"}, false},
+		{"a job field", &nomad.JobDiff{Type: "Edited", Fields: []*nomad.FieldDiff{{Type: "Edited", Name: "Meta[x]"}}}, false},
+		{"edited without scaling", &nomad.JobDiff{Type: "Edited", TaskGroups: []*nomad.TaskGroupDiff{{Type: "Edited", Name: "api"}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := phantomEdit(tt.diff); got != tt.want {
+				t.Errorf("phantomEdit = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -85,7 +85,7 @@ func TestAutoscalerOwnsTheCount(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("plan exited %d:\n%s", code, out)
 	}
-	if !strings.Contains(out, "unchanged") || strings.Contains(out, "Count") || !strings.Contains(out, "count 3 kept") {
+	if !strings.Contains(out, "unchanged") || strings.Contains(out, "Count: ") || !strings.Contains(out, "count 3 kept") {
 		t.Errorf("plan after the autoscaler acted:\n%s\nwant the element unchanged, no count diff, and the kept count named", out)
 	}
 
