@@ -78,6 +78,7 @@ func newTestServer(t testing.TB, cluster Cluster) *testServer {
 		t.Fatal(err)
 	}
 	srv := New(Config{Store: st, Registry: reg, Cluster: cluster, Version: "test"})
+	bootstrap(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { srv.Close(); ts.Close() })
 	return &testServer{Server: ts, srv: srv}
@@ -198,7 +199,7 @@ func TestSchemaETagConflict(t *testing.T) {
 		t.Fatalf("PUT without If-Match: %d", r.Status)
 	}
 	// Alice saves on revision 1.
-	r = ts.do(t, "PUT", "/projects/shop/schema", strings.NewReader(apiSchema), "If-Match", etag1, "Content-Type", "application/yaml", "X-Backplane-Author", "alice", "X-Backplane-Message", "add api")
+	r = ts.do(t, "PUT", "/projects/shop/schema", strings.NewReader(apiSchema), "If-Match", etag1, "Content-Type", "application/yaml", "Authorization", userToken(t, ts.srv, "alice", "shop", store.RoleEditor), "X-Backplane-Message", "add api")
 	if r.Status != 200 {
 		t.Fatalf("first save: %d %s", r.Status, r.Body)
 	}
@@ -208,7 +209,7 @@ func TestSchemaETagConflict(t *testing.T) {
 	}
 	// Bob, still on revision 1, saves: 409 with alice's head.
 	bob := strings.Replace(apiSchema, "sleep 100", "sleep 200", 1)
-	r = ts.do(t, "PUT", "/projects/shop/schema", strings.NewReader(bob), "If-Match", etag1, "Content-Type", "application/yaml", "X-Backplane-Author", "bob")
+	r = ts.do(t, "PUT", "/projects/shop/schema", strings.NewReader(bob), "If-Match", etag1, "Content-Type", "application/yaml", "Authorization", userToken(t, ts.srv, "bob", "shop", store.RoleEditor))
 	if r.Status != http.StatusConflict || errorCode(t, r) != "conflict" {
 		t.Fatalf("stale save: %d %s", r.Status, r.Body)
 	}
@@ -237,9 +238,10 @@ func TestRevisionHistoryAndDiff(t *testing.T) {
 	ts := newTestServer(t, nil)
 	createProject(t, ts, "shop")
 	etag := ts.do(t, "GET", "/projects/shop/schema", nil).Header.Get("ETag")
+	devToken := userToken(t, ts.srv, "dev", "shop", store.RoleEditor)
 	for i, port := range []string{"8080", "9090", "7070"} {
 		body := strings.Replace(apiSchema, "8080", port, 1)
-		r := ts.do(t, "PUT", "/projects/shop/schema", strings.NewReader(body), "If-Match", etag, "Content-Type", "application/yaml", "X-Backplane-Author", "dev", "X-Backplane-Message", fmt.Sprintf("change %d", i))
+		r := ts.do(t, "PUT", "/projects/shop/schema", strings.NewReader(body), "If-Match", etag, "Content-Type", "application/yaml", "Authorization", devToken, "X-Backplane-Message", fmt.Sprintf("change %d", i))
 		if r.Status != 200 {
 			t.Fatalf("save %d: %d %s", i, r.Status, r.Body)
 		}

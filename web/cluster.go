@@ -41,6 +41,10 @@ type clusterRequest struct {
 	Version  *uint64  `json:"version"`
 	Prune    bool     `json:"prune"`
 	Purge    bool     `json:"purge"`
+	// YAML is a schema to plan (without saving it) or to deploy (saved as
+	// a new revision first unless it equals the head): the CLI working
+	// through the server sends its file this way.
+	YAML string `json:"yaml"`
 }
 
 // readClusterRequest reads an optional JSON body.
@@ -67,16 +71,83 @@ func (s *Server) plan(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	r, b, err := s.revisionBundle(ctx, c.Param("p"), req.Revision)
-	if err != nil {
-		return err
+	var rev int64
+	var b *translator.Bundle
+	if req.YAML != "" {
+		if b, err = s.bodyBundle(c.Param("p"), req.YAML); err != nil {
+			return err
+		}
+	} else {
+		var r *store.Revision
+		if r, b, err = s.revisionBundle(ctx, c.Param("p"), req.Revision); err != nil {
+			return err
+		}
+		rev = r.Number
 	}
 	p, err := s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: req.Elements})
 	if err != nil {
 		return errBadRequest(err.Error())
 	}
-	c.JSON(http.StatusOK, gin.H{"revision": r.Number, "items": p.Items, "problems": nonNil(p.Problems), "warnings": nonNil(p.Warnings)})
+	c.JSON(http.StatusOK, gin.H{"revision": rev, "items": p.Items, "problems": nonNil(p.Problems), "warnings": nonNil(p.Warnings), "bundle_warnings": b.Warnings})
 	return nil
+}
+
+// bodyBundle decodes and translates a schema sent in a request body.
+func (s *Server) bodyBundle(slug, y string) (*translator.Bundle, error) {
+	sc, err := schema.Decode("backplane.yaml", []byte(y))
+	if err == nil {
+		if sc.Project != slug {
+			return nil, &apiError{Status: http.StatusBadRequest, Code: "invalid_schema", Path: "project",
+				Message: fmt.Sprintf("project %q does not match this project (%s)", sc.Project, slug)}
+		}
+		var b *translator.Bundle
+		if b, err = s.translate(sc); err == nil {
+			return b, nil
+		}
+	}
+	return nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_schema", Message: "the schema has problems",
+		Extra: map[string]any{"problems": problems(schema.AsErrors(err))}}
+}
+
+// saveBody saves a schema sent with a deploy as a new revision, unless it
+// is the head already, and returns the revision to deploy.
+func (s *Server) saveBody(c *gin.Context, slug, y string) (int64, error) {
+	if _, err := s.bodyBundle(slug, y); err != nil {
+		return 0, err
+	}
+	if err := requireRole(c, store.RoleEditor, "saving the schema"); err != nil {
+		return 0, err
+	}
+	ctx := c.Request.Context()
+	sc, err := schema.Decode("backplane.yaml", []byte(y))
+	if err != nil {
+		return 0, err
+	}
+	canon, err := sc.Canonical().EncodeYAML()
+	if err != nil {
+		return 0, err
+	}
+	head, err := s.store.GetRevision(ctx, slug, 0)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	if head != nil && head.YAML == string(canon) {
+		return head.Number, nil
+	}
+	var base int64
+	if head != nil {
+		base = head.Number
+	}
+	r, err := s.store.SaveRevision(ctx, slug, store.NewRevision{YAML: string(canon), Author: author(c), Message: "deployed from a file", Base: base})
+	if errors.Is(err, store.ErrConflict) {
+		return 0, &apiError{Status: http.StatusConflict, Code: "conflict", Message: "someone saved the schema at the same moment; deploy again"}
+	}
+	if err != nil {
+		return 0, err
+	}
+	s.audit(c, slug, "schema.save", fmt.Sprintf("revision %d (deployed from a file)", r.Number))
+	s.hub.revisionSaved(slug, r)
+	return r.Number, nil
 }
 
 func nonNil(s []string) []string {
@@ -96,6 +167,11 @@ func (s *Server) deploy(c *gin.Context) error {
 	}
 	ctx := c.Request.Context()
 	slug := c.Param("p")
+	if req.YAML != "" {
+		if req.Revision, err = s.saveBody(c, slug, req.YAML); err != nil {
+			return err
+		}
+	}
 	r, b, err := s.revisionBundle(ctx, slug, req.Revision)
 	if err != nil {
 		return err

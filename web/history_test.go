@@ -18,11 +18,11 @@ func TestDeletedProjectHistory(t *testing.T) {
 	ts.srv.retention = 90 * 24 * time.Hour
 	createProject(t, ts, "shop")
 	r := ts.do(t, "PUT", "/projects/shop/schema", strings.NewReader(apiSchema),
-		"If-Match", `"1-x"`, "Content-Type", "application/yaml", "X-Backplane-Author", "alice")
+		"If-Match", `"1-x"`, "Content-Type", "application/yaml", "Authorization", userToken(t, ts.srv, "alice", "shop", store.RoleEditor))
 	if r.Status != 200 {
 		t.Fatalf("save: %d %s", r.Status, r.Body)
 	}
-	if r := ts.do(t, "DELETE", "/projects/shop", nil, "X-Backplane-Author", "carol"); r.Status != http.StatusNoContent {
+	if r := ts.do(t, "DELETE", "/projects/shop", nil, "Authorization", userToken(t, ts.srv, "carol", "shop", store.RoleAdmin)); r.Status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
 
@@ -83,10 +83,10 @@ func TestDeletedProjectHistory(t *testing.T) {
 		got = append(got, s)
 	}
 	want := []string{
-		"project.create by anonymous",
+		"project.create by admin",
 		"project.delete by carol (deleted " + id + ")",
 		"schema.save by alice (deleted " + id + ")",
-		"project.create by anonymous (deleted " + id + ")",
+		"project.create by admin (deleted " + id + ")",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit of shop:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

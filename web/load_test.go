@@ -21,10 +21,10 @@ import (
 // benchstat. Run: go test ./web -run '^$' -bench Load -benchtime 1x
 
 func loadClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{Transport: withAdmin(&http.Transport{
 		MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-	}, Timeout: 10 * time.Second}
+	}), Timeout: 10 * time.Second}
 }
 
 // paced issues n requests at rate per second (open loop: a slow answer
@@ -134,7 +134,7 @@ func BenchmarkLoadSSEFanout(b *testing.B) {
 	ts, _ := loadServer(b, fc)
 	seed(b, ts, loadClient())
 	const subscribers = 1000
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: subscribers, MaxConnsPerHost: 0}}
+	client := &http.Client{Transport: withAdmin(&http.Transport{MaxIdleConnsPerHost: subscribers, MaxConnsPerHost: 0})}
 	type conn struct {
 		r    *bufio.Reader
 		body io.Closer

@@ -127,12 +127,6 @@ func (s *Server) deleteProject(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) audit(c *gin.Context, project, action, detail string) {
-	if err := s.store.AppendAudit(c.Request.Context(), store.AuditEvent{Project: project, Actor: author(c), Action: action, Detail: detail}); err != nil {
-		s.log.Warn("audit log write failed", "action", action, "project", project, "error", err)
-	}
-}
-
 // etag is a revision's entity tag: its number and the start of its digest.
 func etag(r *store.Revision) string {
 	d := r.Digest

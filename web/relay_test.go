@@ -95,6 +95,7 @@ func replicas(t *testing.T, cluster Cluster) (a, b *testServer, bus *fakeBus) {
 	bus = newFakeBus()
 	start := func() *testServer {
 		srv := New(Config{Store: busStore{st, bus}, Registry: reg, Cluster: cluster, Version: "test"})
+		bootstrap(t, srv)
 		ts := httptest.NewServer(srv.Handler())
 		t.Cleanup(func() { srv.Close(); ts.Close() })
 		return &testServer{Server: ts, srv: srv}
@@ -200,7 +201,7 @@ func TestRelayAcrossReplicas(t *testing.T) {
 	onA, onB := subscribe(t, a, "shop"), subscribe(t, b, "shop")
 
 	r := a.do(t, "PUT", "/projects/shop/schema", strings.NewReader(apiSchema),
-		"If-Match", `"1-x"`, "Content-Type", "application/yaml", "X-Backplane-Author", "alice")
+		"If-Match", `"1-x"`, "Content-Type", "application/yaml", "Authorization", userToken(t, a.srv, "alice", "shop", store.RoleEditor))
 	if r.Status != 200 {
 		t.Fatalf("save through A: %d %s", r.Status, r.Body)
 	}
@@ -219,7 +220,7 @@ func TestRelayAcrossReplicas(t *testing.T) {
 		}
 	}
 
-	if r := a.do(t, "POST", "/projects/shop/destroy", nil, "X-Backplane-Author", "bob"); r.Status != 200 {
+	if r := a.do(t, "POST", "/projects/shop/destroy", nil, "Authorization", userToken(t, a.srv, "bob", "shop", store.RoleAdmin)); r.Status != 200 {
 		t.Fatalf("destroy through A: %d %s", r.Status, r.Body)
 	}
 	for name, events := range map[string]<-chan sseEvent{"A": onA, "B": onB} {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/backplane-dev/backplane/jobs"
 	"github.com/backplane-dev/backplane/store"
@@ -55,6 +54,11 @@ type Config struct {
 	// DeletedRetention is how long a deleted project's history is kept
 	// (the caller purges it; the API shows when); 0 means forever.
 	DeletedRetention time.Duration
+	// PublicURL is where browsers reach the server, for sign-in links.
+	PublicURL string
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed
+	// for the client's address (audit, rate limits); none by default.
+	TrustedProxies []string
 }
 
 // Server is the HTTP API and the editor.
@@ -72,6 +76,10 @@ type Server struct {
 	checked *problemCache
 	// retention is Config.DeletedRetention.
 	retention time.Duration
+	publicURL string
+	// trustedProxies is Config.TrustedProxies.
+	trustedProxies []string
+	limiter        *signInLimiter
 }
 
 // New builds the server. Close stops its background watchers.
@@ -90,6 +98,8 @@ func New(cfg Config) *Server {
 		store: cfg.Store, reg: cfg.Registry, cluster: cfg.Cluster, lokiURL: cfg.LokiURL,
 		log: log, version: cfg.Version, promReg: reg, metrics: newMetrics(reg),
 		checked: newProblemCache(256), retention: cfg.DeletedRetention,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trustedProxies: cfg.TrustedProxies,
+		limiter: newSignInLimiter(),
 	}
 	s.hub = newHub(s)
 	s.engine = s.routes()
@@ -101,57 +111,6 @@ func (s *Server) Handler() http.Handler { return s.engine }
 
 // Close stops the status watchers and ends every event stream.
 func (s *Server) Close() { s.hub.close() }
-
-func (s *Server) routes() *gin.Engine {
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.Use(s.recover(), s.observe(), s.limitBody())
-	api := r.Group("/api/v1")
-	api.GET("/healthz", s.wrap(s.healthz))
-	api.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.promReg, promhttp.HandlerOpts{})))
-	api.GET("/kinds", s.wrap(s.kinds))
-
-	short := api.Group("", s.timeout(RequestTimeout))
-	short.GET("/projects", s.wrap(s.listProjects))
-	short.POST("/projects", s.wrap(s.createProject))
-	short.GET("/projects/:p", s.wrap(s.getProject))
-	short.PATCH("/projects/:p", s.wrap(s.renameProject))
-	short.DELETE("/projects/:p", s.wrap(s.deleteProject))
-	short.GET("/projects/:p/schema", s.wrap(s.getSchema))
-	short.PUT("/projects/:p/schema", s.wrap(s.putSchema))
-	short.GET("/projects/:p/revisions", s.wrap(s.listRevisions))
-	short.GET("/projects/:p/revisions/:n", s.wrap(s.getRevision))
-	short.GET("/projects/:p/revisions/:n/diff", s.wrap(s.diffRevision))
-	short.POST("/projects/:p/validate", s.wrap(s.validate))
-	short.POST("/projects/:p/render", s.wrap(s.render))
-	short.GET("/projects/:p/status", s.wrap(s.status))
-	short.GET("/projects/:p/deployments", s.wrap(s.listDeployments))
-	short.GET("/audit", s.wrap(s.listAudit))
-	short.GET("/deleted-projects", s.wrap(s.listDeleted))
-	short.GET("/deleted-projects/:id", s.wrap(s.getDeleted))
-	short.GET("/deleted-projects/:id/revisions", s.wrap(s.listDeletedRevisions))
-	short.GET("/deleted-projects/:id/revisions/:n", s.wrap(s.getDeletedRevision))
-	short.GET("/deleted-projects/:id/deployments", s.wrap(s.listDeletedDeployments))
-
-	long := api.Group("", s.timeout(ClusterTimeout))
-	long.POST("/projects/:p/plan", s.wrap(s.plan))
-	long.POST("/projects/:p/deploy", s.wrap(s.deploy))
-	long.POST("/projects/:p/rollback", s.wrap(s.rollback))
-	long.POST("/projects/:p/destroy", s.wrap(s.destroy))
-
-	// The event stream lives as long as the client stays.
-	api.GET("/projects/:p/events", s.wrap(s.events))
-	ui := s.ui()
-	r.NoRoute(func(c *gin.Context) {
-		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
-			s.respondError(c, errNotFound("no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
-			return
-		}
-		ui(c)
-	})
-	r.HandleMethodNotAllowed = false
-	return r
-}
 
 // recover turns a panic in a handler into a logged stack and a 500; the
 // process carries on.
@@ -244,15 +203,6 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	}
 	reg.MustRegister(m.requests, m.latency, m.subscribers, m.deploys, m.panics)
 	return m
-}
-
-// author is who makes a write: the X-Backplane-Author header.
-func author(c *gin.Context) string {
-	a := strings.TrimSpace(c.GetHeader("X-Backplane-Author"))
-	if a == "" || len(a) > 200 {
-		return "anonymous"
-	}
-	return a
 }
 
 func (s *Server) healthz(c *gin.Context) error {

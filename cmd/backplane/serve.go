@@ -27,6 +27,8 @@ var version = "dev"
 
 func (a *app) serveCmd() *cobra.Command {
 	var addr, dataDir, dbURL, lokiURL, seed, keepDeleted string
+	var publicURL, adminTokenFile, tlsCert, tlsKey string
+	var trustedProxies []string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the web editor and the API",
@@ -39,6 +41,13 @@ their editors' event streams then carry every replica's saves and deploys
 (LISTEN/NOTIFY). On SQLite one replica is the limit.
 The cluster comes from NOMAD_ADDR (and CONSUL_HTTP_ADDR, VAULT_ADDR); without
 it the editor works and says "no cluster connected".
+
+Everyone signs in. On the first start serve creates the server admin
+"admin" and prints a one-time sign-in link (valid 30 minutes; a restart
+prints a new one while admin has no password). BACKPLANE_ADMIN_TOKEN (or
+--admin-token-file), any value of 24 characters or more, makes an admin API
+token with that value exist: for bootstrap and CI. --tls-cert and --tls-key
+serve HTTPS.
 
 A deleted project's revisions, deployments and audit trail are kept for
 --keep-deleted (BACKPLANE_KEEP_DELETED, default 90d; 0 keeps them forever),
@@ -94,9 +103,31 @@ then purged.`,
 			if retention > 0 {
 				go purgeDeleted(ctx, st, retention, log)
 			}
+			adminToken, err := readAdminToken(adminTokenFile)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			if (tlsCert == "") != (tlsKey == "") {
+				return &exitError{code: exitUsage, err: errors.New("serve: --tls-cert and --tls-key go together")}
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("serve: listen on %s: %w", addr, err)}
+			}
+			scheme := "http"
+			if tlsCert != "" {
+				scheme = "https"
+			}
+			if publicURL == "" {
+				publicURL = scheme + "://" + ln.Addr().String()
+			}
 			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Logger: log,
-				Version: version, DeletedRetention: retention})
+				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies})
 			defer srv.Close()
+			link, err := srv.Bootstrap(ctx, adminToken)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("serve: %w", err)}
+			}
 			hs := &http.Server{
 				Addr:              addr,
 				Handler:           srv.Handler(),
@@ -104,13 +135,19 @@ then purged.`,
 				IdleTimeout:       2 * time.Minute,
 				MaxHeaderBytes:    1 << 20,
 			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("serve: listen on %s: %w", addr, err)}
+			fmt.Fprintf(a.stdout, "backplane serving on %s://%s (store: %s)\n", scheme, ln.Addr(), store.Describe(st))
+			if link != "" {
+				fmt.Fprintf(a.stdout, "sign in as %s to set a password: %s\n(the link works once, for %s; restart serve for a new one)\n",
+					web.BootstrapAdmin, link, web.LinkTTL)
 			}
-			fmt.Fprintf(a.stdout, "backplane serving on http://%s (store: %s)\n", ln.Addr(), store.Describe(st))
 			errc := make(chan error, 1)
-			go func() { errc <- hs.Serve(ln) }()
+			go func() {
+				if tlsCert != "" {
+					errc <- hs.ServeTLS(ln, tlsCert, tlsKey)
+					return
+				}
+				errc <- hs.Serve(ln)
+			}()
 			select {
 			case <-ctx.Done():
 			case err := <-errc:
@@ -130,9 +167,39 @@ then purged.`,
 	f.StringVar(&dbURL, "database-url", os.Getenv("BACKPLANE_DATABASE_URL"), "postgres:// URL to use PostgreSQL instead of SQLite (env BACKPLANE_DATABASE_URL)")
 	f.StringVar(&lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki push URL for the logship sidecar (env BACKPLANE_LOKI_URL)")
 	f.StringVar(&seed, "seed", "", "schema file to import as a project when no project of its name exists yet")
+	f.StringVar(&publicURL, "public-url", os.Getenv("BACKPLANE_PUBLIC_URL"), "where browsers and clients reach serve, for sign-in links (env BACKPLANE_PUBLIC_URL; default the listen address)")
+	f.StringVar(&adminTokenFile, "admin-token-file", os.Getenv("BACKPLANE_ADMIN_TOKEN_FILE"),
+		"file holding the bootstrap admin API token (env BACKPLANE_ADMIN_TOKEN_FILE; or the token itself in BACKPLANE_ADMIN_TOKEN)")
+	f.StringVar(&tlsCert, "tls-cert", os.Getenv("BACKPLANE_TLS_CERT"), "serve HTTPS with this certificate (PEM; env BACKPLANE_TLS_CERT)")
+	f.StringVar(&tlsKey, "tls-key", os.Getenv("BACKPLANE_TLS_KEY"), "the certificate's private key (PEM; env BACKPLANE_TLS_KEY)")
+	f.StringSliceVar(&trustedProxies, "trusted-proxy", splitList(os.Getenv("BACKPLANE_TRUSTED_PROXIES")),
+		"address or CIDR of a proxy whose X-Forwarded-For names the client (repeatable; env BACKPLANE_TRUSTED_PROXIES, comma-separated)")
 	f.StringVar(&keepDeleted, "keep-deleted", envOr("BACKPLANE_KEEP_DELETED", "90d"),
 		"how long a deleted project's history is kept, e.g. 90d or 720h; 0 keeps it forever (env BACKPLANE_KEEP_DELETED)")
 	return cmd
+}
+
+// readAdminToken reads the bootstrap admin token from the file, or else
+// from BACKPLANE_ADMIN_TOKEN; "" when neither is set.
+func readAdminToken(file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("serve: admin token file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return strings.TrimSpace(os.Getenv("BACKPLANE_ADMIN_TOKEN")), nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // parseRetention reads --keep-deleted: a whole number of days ("90d") or a
