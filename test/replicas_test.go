@@ -132,6 +132,7 @@ type sseEvent struct {
 func sseAll(ctx context.Context, t *testing.T, url string) <-chan sseEvent {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -212,6 +213,7 @@ func TestServeReplicasShareEvents(t *testing.T) {
 
 	t.Run("RevisionWithinOneSecond", func(t *testing.T) {
 		const saves = 10
+		alice := a.userToken(t, "alice", "twin", "editor")
 		var lat []time.Duration
 		_, h, _ := a.call(t, "GET", "/projects/twin/schema", "")
 		etag := h.Get("ETag")
@@ -219,7 +221,7 @@ func TestServeReplicasShareEvents(t *testing.T) {
 			body := replicaSchema + fmt.Sprintf("layout: { worker: { x: %d, y: 0 } }\n", i*10)
 			start := time.Now()
 			code, h, resp := a.call(t, "PUT", "/projects/twin/schema", body,
-				"Content-Type", "application/yaml", "If-Match", etag, "X-Backplane-Author", "alice")
+				"Content-Type", "application/yaml", "If-Match", etag, "Authorization", alice)
 			if code != 200 {
 				t.Fatalf("save %d through A: %d %s", i, code, resp)
 			}
@@ -258,7 +260,7 @@ func TestServeReplicasShareEvents(t *testing.T) {
 			t.Skip(msg)
 		}
 		start := time.Now()
-		code, _, body := a.call(t, "POST", "/projects/twin/deploy", "", "X-Backplane-Author", "bob")
+		code, _, body := a.call(t, "POST", "/projects/twin/deploy", "", "Authorization", a.userToken(t, "bob", "twin", "deployer"))
 		if code != 202 {
 			t.Fatalf("deploy through A: %d %s", code, body)
 		}
@@ -289,7 +291,7 @@ func TestServeReplicasShareEvents(t *testing.T) {
 	t.Run("DestroyThroughA", func(t *testing.T) {
 		start := time.Now()
 		code, _, body := a.call(t, "POST", "/projects/twin/destroy", `{"purge":true}`,
-			"Content-Type", "application/json", "X-Backplane-Author", "carol")
+			"Content-Type", "application/json", "Authorization", a.userToken(t, "carol", "twin", "admin"))
 		if code != 200 {
 			t.Fatalf("destroy through A: %d %s", code, body)
 		}
@@ -318,7 +320,7 @@ func TestServeReplicasShareEvents(t *testing.T) {
 	})
 
 	t.Run("DeleteThroughA", func(t *testing.T) {
-		if code, _, body := a.call(t, "DELETE", "/projects/twin", "", "X-Backplane-Author", "dave"); code != 204 {
+		if code, _, body := a.call(t, "DELETE", "/projects/twin", "", "Authorization", a.userToken(t, "dave", "twin", "admin")); code != 204 {
 			t.Fatalf("delete through A: %d %s", code, body)
 		}
 		deadline := time.After(5 * time.Second)

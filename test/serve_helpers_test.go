@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,20 +18,28 @@ import (
 	"github.com/backplane-dev/backplane/test/agent"
 )
 
+// testAdminToken is the bootstrap admin token every served process gets:
+// the suites call the API with it, as CI would.
+const testAdminToken = "suite-admin-token-0123456789abcdef"
+
 // served is a running `backplane serve`.
 type served struct {
 	URL string
 	out *bytes.Buffer
 }
 
+// Output is what the process printed so far.
+func (s *served) Output() string { return s.out.String() }
+
 // serve starts `backplane serve` on a free loopback port with its data in
-// a temp folder, and stops it in t.Cleanup.
+// a temp folder and the bootstrap admin token testAdminToken, and stops it
+// in t.Cleanup.
 func serve(t *testing.T, env ...string) *served {
 	t.Helper()
 	port := agent.FreePorts(t, 1)[0]
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(backplane(t), "serve", "--addr", addr, "--data", t.TempDir())
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "BACKPLANE_ADMIN_TOKEN="+testAdminToken, "BACKPLANE_ADMIN_TOKEN_FILE=", "BACKPLANE_PUBLIC_URL="), env...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -66,9 +75,12 @@ func serve(t *testing.T, env ...string) *served {
 	return nil
 }
 
+// call makes an API request, as the bootstrap admin unless headers carry
+// an Authorization of their own.
 func (s *served) call(t *testing.T, method, path, body string, headers ...string) (int, http.Header, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, s.URL+"/api/v1"+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -81,10 +93,12 @@ func (s *served) call(t *testing.T, method, path, body string, headers ...string
 	return resp.StatusCode, resp.Header, string(data)
 }
 
-// sseLines streams the data lines of events of the given type.
+// sseLines streams the data lines of events of the given type, read as
+// the bootstrap admin.
 func sseLines(ctx context.Context, t *testing.T, url, kind string) <-chan string {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -109,4 +123,48 @@ func sseLines(ctx context.Context, t *testing.T, url, kind string) <-chan string
 		}
 	}()
 	return out
+}
+
+// userToken makes the user name (if new, with the password
+// "<name>-password-1") a member of project with role, signs in as them
+// and creates a token of theirs for the project, all through the API the
+// way a person would. It returns the Authorization header value.
+func (s *served) userToken(t *testing.T, name, project, role string) string {
+	t.Helper()
+	code, _, body := s.call(t, "POST", "/users", fmt.Sprintf(`{"name":%q,"password":%q}`, name, name+"-password-1"), "Content-Type", "application/json")
+	if code != 201 && code != 409 {
+		t.Fatalf("create user %s: %d %s", name, code, body)
+	}
+	if code, _, body := s.call(t, "PUT", "/projects/"+project+"/members/"+name, fmt.Sprintf(`{"role":%q}`, role), "Content-Type", "application/json"); code != 200 {
+		t.Fatalf("member %s of %s: %d %s", name, project, code, body)
+	}
+	req, _ := http.NewRequest("POST", s.URL+"/api/v1/auth/login", strings.NewReader(fmt.Sprintf(`{"name":%q,"password":%q}`, name, name+"-password-1")))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		CSRF string `json:"csrf_token"`
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || json.Unmarshal(data, &login) != nil {
+		t.Fatalf("sign in as %s: %d %s", name, resp.StatusCode, data)
+	}
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == "backplane_session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	code, _, body = s.call(t, "POST", "/tokens", fmt.Sprintf(`{"name":"suite-%d","project":%q,"role":%q}`, time.Now().UnixNano(), project, role),
+		"Content-Type", "application/json", "Authorization", "", "Cookie", cookie, "X-CSRF-Token", login.CSRF)
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if code != 201 || json.Unmarshal([]byte(body), &tok) != nil {
+		t.Fatalf("token for %s: %d %s", name, code, body)
+	}
+	return "Bearer " + tok.Token
 }

@@ -50,7 +50,7 @@ func TestServeDeployAndLiveStatus(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"action":"create"`) {
 		t.Fatalf("plan: %d %s", code, body)
 	}
-	code, _, body = s.call(t, "POST", "/projects/live/deploy", "", "X-Backplane-Author", "tester")
+	code, _, body = s.call(t, "POST", "/projects/live/deploy", "", "Authorization", s.userToken(t, "tester", "live", "deployer"))
 	if code != 202 || !strings.Contains(body, `"outcome":"registered"`) {
 		t.Fatalf("deploy: %d %s", code, body)
 	}
