@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,8 +26,42 @@ const testAdminToken = "suite-admin-token-0123456789abcdef"
 
 // served is a running `backplane serve`.
 type served struct {
-	URL string
-	out *bytes.Buffer
+	URL  string
+	out  *bytes.Buffer
+	data string // its SQLite folder
+	// secrets are the passwords and tokens the suite used against it; none
+	// may show in its output or its database (checked at cleanup).
+	secretsMu sync.Mutex
+	secrets   []string
+}
+
+// Secret records a value the server must never print or store in clear.
+func (s *served) Secret(v string) {
+	s.secretsMu.Lock()
+	defer s.secretsMu.Unlock()
+	s.secrets = append(s.secrets, v)
+}
+
+// checkLeaks looks for every recorded secret in the process's output and
+// its database files, once it has stopped.
+func (s *served) checkLeaks(t *testing.T) {
+	s.secretsMu.Lock()
+	defer s.secretsMu.Unlock()
+	var db []byte
+	files, _ := filepath.Glob(filepath.Join(s.data, "*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		db = append(db, b...)
+	}
+	out := s.out.String()
+	for _, v := range s.secrets {
+		if strings.Contains(out, v) {
+			t.Errorf("serve printed a secret (%.8s…)", v)
+		}
+		if bytes.Contains(db, []byte(v)) {
+			t.Errorf("serve's database holds a secret in clear (%.8s…)", v)
+		}
+	}
 }
 
 // Output is what the process printed so far.
@@ -38,7 +74,8 @@ func serve(t *testing.T, env ...string) *served {
 	t.Helper()
 	port := agent.FreePorts(t, 1)[0]
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(backplane(t), "serve", "--addr", addr, "--data", t.TempDir())
+	data := t.TempDir()
+	cmd := exec.Command(backplane(t), "serve", "--addr", addr, "--data", data)
 	cmd.Env = append(append(os.Environ(), "BACKPLANE_ADMIN_TOKEN="+testAdminToken, "BACKPLANE_ADMIN_TOKEN_FILE=", "BACKPLANE_PUBLIC_URL="), env...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -46,6 +83,8 @@ func serve(t *testing.T, env ...string) *served {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s := &served{URL: "http://" + addr, out: out, data: data}
+	s.Secret(testAdminToken)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
@@ -54,12 +93,13 @@ func serve(t *testing.T, env ...string) *served {
 		case <-done:
 		case <-time.After(10 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
 		}
+		s.checkLeaks(t)
 		if t.Failed() {
 			t.Logf("backplane serve output:\n%s", out.String())
 		}
 	})
-	s := &served{URL: "http://" + addr, out: out}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.URL + "/api/v1/healthz")
@@ -131,6 +171,7 @@ func sseLines(ctx context.Context, t *testing.T, url, kind string) <-chan string
 // way a person would. It returns the Authorization header value.
 func (s *served) userToken(t *testing.T, name, project, role string) string {
 	t.Helper()
+	s.Secret(name + "-password-1")
 	code, _, body := s.call(t, "POST", "/users", fmt.Sprintf(`{"name":%q,"password":%q}`, name, name+"-password-1"), "Content-Type", "application/json")
 	if code != 201 && code != 409 {
 		t.Fatalf("create user %s: %d %s", name, code, body)
@@ -156,6 +197,7 @@ func (s *served) userToken(t *testing.T, name, project, role string) string {
 	for _, c := range resp.Cookies() {
 		if c.Name == "backplane_session" {
 			cookie = c.Name + "=" + c.Value
+			s.Secret(c.Value)
 		}
 	}
 	code, _, body = s.call(t, "POST", "/tokens", fmt.Sprintf(`{"name":"suite-%d","project":%q,"role":%q}`, time.Now().UnixNano(), project, role),
@@ -166,5 +208,6 @@ func (s *served) userToken(t *testing.T, name, project, role string) string {
 	if code != 201 || json.Unmarshal([]byte(body), &tok) != nil {
 		t.Fatalf("token for %s: %d %s", name, code, body)
 	}
+	s.Secret(tok.Token)
 	return "Bearer " + tok.Token
 }
