@@ -176,8 +176,8 @@ func (s *Server) setPassword(c *gin.Context) error {
 		s.audit(c, "", "auth.login_failed", "wrong current password when changing it")
 		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Path: "current_password", Message: "the current password is wrong"}
 	}
-	if len([]rune(req.Password)) < MinPassword {
-		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "password", Message: fmt.Sprintf("the password must have at least %d characters", MinPassword)}
+	if err := checkNewPassword(req.Password); err != nil {
+		return err
 	}
 	// SetPassword ends every session of the user; the caller's own
 	// browser gets a new one.
@@ -197,18 +197,37 @@ func (s *Server) setPassword(c *gin.Context) error {
 	return nil
 }
 
+func checkNewPassword(p string) error {
+	if len([]rune(p)) < MinPassword {
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "password", Message: fmt.Sprintf("the password must have at least %d characters", MinPassword)}
+	}
+	return nil
+}
+
+func checkRole(r store.Role) error {
+	if !r.Valid() {
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "role", Message: "role must be one of viewer, editor, deployer, admin"}
+	}
+	return nil
+}
+
 // --- users (server admins) ---
 
-func (s *Server) listUsers(c *gin.Context) error {
-	us, err := s.store.ListUsers(c.Request.Context())
+// respondList answers {key: items}, an empty list rather than null.
+func respondList[T any](c *gin.Context, key string, items []T, err error) error {
 	if err != nil {
 		return err
 	}
-	if us == nil {
-		us = []store.User{}
+	if items == nil {
+		items = []T{}
 	}
-	c.JSON(http.StatusOK, gin.H{"users": us})
+	c.JSON(http.StatusOK, gin.H{key: items})
 	return nil
+}
+
+func (s *Server) listUsers(c *gin.Context) error {
+	us, err := s.store.ListUsers(c.Request.Context())
+	return respondList(c, "users", us, err)
 }
 
 func (s *Server) createUser(c *gin.Context) error {
@@ -228,8 +247,8 @@ func (s *Server) createUser(c *gin.Context) error {
 	}
 	nu := store.NewUser{Name: name, DisplayName: strings.TrimSpace(req.DisplayName), ServerAdmin: req.ServerAdmin}
 	if req.Password != "" {
-		if len([]rune(req.Password)) < MinPassword {
-			return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "password", Message: fmt.Sprintf("the password must have at least %d characters", MinPassword)}
+		if err := checkNewPassword(req.Password); err != nil {
+			return err
 		}
 		nu.PasswordHash = hashPassword(req.Password)
 	}
@@ -310,14 +329,7 @@ func (s *Server) updateUser(c *gin.Context) error {
 
 func (s *Server) listTokens(c *gin.Context) error {
 	ts, err := s.store.ListTokens(c.Request.Context(), callerOf(c).user.ID)
-	if err != nil {
-		return err
-	}
-	if ts == nil {
-		ts = []store.Token{}
-	}
-	c.JSON(http.StatusOK, gin.H{"tokens": ts})
-	return nil
+	return respondList(c, "tokens", ts, err)
 }
 
 // parseExpiry reads "90d" or a Go duration; empty is no expiry.
@@ -358,8 +370,8 @@ func (s *Server) createToken(c *gin.Context) error {
 	if name == "" || len(name) > 100 {
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "name", Message: "name must be 1 to 100 characters"}
 	}
-	if !req.Role.Valid() {
-		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "role", Message: "role must be one of viewer, editor, deployer, admin"}
+	if err := checkRole(req.Role); err != nil {
+		return err
 	}
 	exp, err := parseExpiry(req.ExpiresIn)
 	if err != nil {
@@ -452,14 +464,7 @@ func (s *Server) revokeToken(c *gin.Context) error {
 
 func (s *Server) listMembers(c *gin.Context) error {
 	ms, err := s.store.ListMembers(c.Request.Context(), c.Param("p"))
-	if err != nil {
-		return err
-	}
-	if ms == nil {
-		ms = []store.Member{}
-	}
-	c.JSON(http.StatusOK, gin.H{"members": ms})
-	return nil
+	return respondList(c, "members", ms, err)
 }
 
 func (s *Server) setMember(c *gin.Context) error {
@@ -469,8 +474,8 @@ func (s *Server) setMember(c *gin.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if !req.Role.Valid() {
-		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "role", Message: "role must be one of viewer, editor, deployer, admin"}
+	if err := checkRole(req.Role); err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	u, _, err := s.store.UserByName(ctx, strings.ToLower(c.Param("name")))
