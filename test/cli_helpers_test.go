@@ -50,7 +50,10 @@ func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 func runCLI(t testing.TB, env []string, stdin string, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(backplane(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	// A developer's own `backplane login` must not reroute the suites
+	// through their server: no stored credentials, no server, unless the
+	// suite sets them.
+	cmd.Env = append(append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "BACKPLANE_SERVER=", "BACKPLANE_TOKEN="), env...)
 	cmd.Stdin = bytes.NewBufferString(stdin)
 	out, err := cmd.CombinedOutput()
 	code := 0
