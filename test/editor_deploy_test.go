@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +16,9 @@ import (
 
 // TestEditorDeployInBrowser deploys through the editor against a real Nomad:
 // a dev agent with raw_exec, `backplane serve` with NOMAD_ADDR, and
-// web/ui/e2e/deploy.e2e.mjs in a real headless Chromium, which creates the
-// project e2e-live, loads a two-element raw_exec schema through the YAML
+// web/ui/e2e/deploy.e2e.mjs in a real headless Chromium, which signs in
+// through the sign-in page as a server admin made through the API, creates
+// the project e2e-live, loads a two-element raw_exec schema through the YAML
 // view, saves, plans, deploys from the plan dialog, waits for both status
 // lights to turn green, checks the deploy history, then changes an env var
 // in the inspector and redeploys. Then it gives the worker autoscaling
@@ -31,40 +29,10 @@ import (
 // are checked through the Nomad API, so the test does not rely on the UI
 // alone. Screenshots go to test/output/editor/ (deploy-*.png).
 func TestEditorDeployInBrowser(t *testing.T) {
-	chromium := agent.Require(t, "chromium")
-	node := agent.Require(t, "node")
-	ui, _ := filepath.Abs("../web/ui")
-	if _, err := os.Stat(filepath.Join(ui, "node_modules", "playwright-core")); err != nil {
-		requireOrSkip(t, "web/ui/node_modules/playwright-core is missing: run make ui")
-	}
-	if _, err := os.Stat("../web/uiembed/dist/index.html"); err != nil {
-		requireOrSkip(t, "the editor is not built into web/uiembed/dist: run make ui")
-	}
+	b := requireBrowser(t)
 	n := agent.StartNomad(t, agent.NomadOptions{})
 	s := serve(t, "NOMAD_ADDR="+n.Addr)
-	out, _ := filepath.Abs("output/editor")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, filepath.Join(ui, "e2e", "deploy.e2e.mjs"))
-	cmd.Dir = ui
-	cmd.Env = append(os.Environ(), "BASE_URL="+s.URL, "CHROMIUM="+chromium, "OUT_DIR="+out, "NOMAD_ADDR="+n.Addr)
-	done := make(chan struct{})
-	var output []byte
-	var err error
-	started := time.Now()
-	go func() { output, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Minute):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("the browser deploy suite did not finish in 5 minutes:\n%s", output)
-	}
-	t.Logf("browser deploy suite output (%s):\n%s", time.Since(started).Round(100*time.Millisecond), output)
-	if err != nil {
-		t.Fatalf("browser deploy suite failed: %v", err)
-	}
+	b.run(t, "deploy.e2e.mjs", 5*time.Minute, append(e2eAdmin(t, s, "erin"), "BASE_URL="+s.URL, "NOMAD_ADDR="+n.Addr)...)
 
 	// What the editor did, seen from Nomad. The script deployed revision 2
 	// (both jobs, version 0), then revision 3 with an env var on web only

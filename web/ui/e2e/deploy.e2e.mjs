@@ -8,13 +8,14 @@
 // by hand against such a server:
 //
 //   cd web/ui
-//   BASE_URL=http://127.0.0.1:18555 CHROMIUM=/usr/bin/chromium OUT_DIR=/tmp/e2e-out node e2e/deploy.e2e.mjs
+//   BASE_URL=http://127.0.0.1:18555 E2E_USER=erin E2E_PASSWORD=… CHROMIUM=/usr/bin/chromium OUT_DIR=/tmp/e2e-out node e2e/deploy.e2e.mjs
 //
 // Environment:
 //   BASE_URL  the root of a running `backplane serve` WITH a cluster
 //             (NOMAD_ADDR set, raw_exec enabled on the client; python3 on
 //             the client's PATH). The run creates the project `e2e-live`
 //             (and deletes a leftover one of a previous run first).
+//   E2E_USER, E2E_PASSWORD  a server admin to sign in as (required).
 //   CHROMIUM  the Chromium executable (default /usr/bin/chromium).
 //   OUT_DIR   folder for the screenshots (default ./e2e-out); created if missing.
 //             On a failure, fail-deploy-<step>.png shows the page at that moment.
@@ -24,7 +25,8 @@
 //
 // It exits 0 when every step passed, 1 with the failing step and reason
 // otherwise. Steps:
-//   1. create the project through the projects page and open its editor;
+//   1. sign in through the sign-in page; create the project through the
+//      projects page and open its editor;
 //   2. load a two-element raw_exec schema (web: python3 http.server with a
 //      port and a health check; worker: sleep, connected to web) through the
 //      YAML view's upload input; the canvas shows both and the connection;
@@ -58,7 +60,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BASE_URL, api, check, dismissToasts, gone, hasText, headSchema, page, run, secs, setup, shot, step, textOf, tid, valueIs, visible, waitFor } from './lib.mjs';
+import { api, check, dismissToasts, gone, hasText, headSchema, page, run, secs, setup, shot, signIn, step, textOf, tid, valueIs, visible, waitFor } from './lib.mjs';
 
 const SLUG = 'e2e-live';
 const NAME = 'E2E Live';
@@ -89,7 +91,8 @@ connections:
   - { from: worker, to: web }
 `;
 
-setup({ name: 'deploy.e2e', slug: SLUG, server: 'a running `backplane serve` with NOMAD_ADDR' });
+// The 401 of GET /auth/me before signing in is expected.
+setup({ name: 'deploy.e2e', slug: SLUG, server: 'a running `backplane serve` with NOMAD_ADDR', quiet: /status of 401/ });
 
 // ---- helpers of this suite (the shared ones are in lib.mjs) ----
 
@@ -224,14 +227,14 @@ async function planAndDeploy(page, rev, actions, shotName) {
 let tmp;
 let firstDeploy;
 
-step('1. create the project on the projects page and open it', async () => {
+step('1. sign in; create the project on the projects page and open it', async () => {
   const old = await api('GET', `/projects/${SLUG}`);
   if (old.status === 200) {
     const d = await api('DELETE', `/projects/${SLUG}`);
     check(d.status === 204, `cannot delete the leftover project ${SLUG}: HTTP ${d.status}`);
     console.log(`    deleted a leftover project ${SLUG}`);
   }
-  await page.goto(`${BASE_URL}/`);
+  await signIn(page);
   await hasText(page, 'new-project', 'New project');
   await tid(page, 'new-project').click();
   await (await visible(page, 'new-project-slug')).fill(SLUG);

@@ -4,12 +4,13 @@
 // Run by test/editor_test.go (TestEditorInBrowser), or by hand:
 //
 //   cd web/ui
-//   BASE_URL=http://127.0.0.1:18555 CHROMIUM=/usr/bin/chromium OUT_DIR=/tmp/e2e-out npm run e2e
+//   BASE_URL=http://127.0.0.1:18555 E2E_USER=erin E2E_PASSWORD=… CHROMIUM=/usr/bin/chromium OUT_DIR=/tmp/e2e-out npm run e2e
 //
 // Environment:
 //   BASE_URL  the root of a running `backplane serve` (required), e.g.
 //             http://127.0.0.1:40123. The run creates the project `e2e-shop`
 //             (and deletes a leftover one of a previous run first).
+//   E2E_USER, E2E_PASSWORD  a server admin to sign in as (required).
 //   CHROMIUM  the Chromium executable (default /usr/bin/chromium).
 //   OUT_DIR   folder for the screenshots (default ./e2e-out); created if missing.
 //             On a failure, fail-<step>-a.png (and -b.png for the second
@@ -20,7 +21,9 @@
 //
 // It exits 0 when every step passed, 1 with the failing step and reason
 // otherwise. Steps:
-//   1. create the project through the projects page and open its editor;
+//   1. sign in through the sign-in page (a signed-out browser is sent
+//      there); create the project through the projects page and open its
+//      editor;
 //   2. drag app.nodejs and db.mongodb from the palette onto the canvas (real
 //      HTML5 drag and drop);
 //   3. connect them by dragging from a source handle to a target handle;
@@ -36,14 +39,15 @@
 //      no cluster, Rollback, Destroy element and Destroy… are disabled with
 //      the tooltip "No cluster connected".
 
-import { BASE_URL, api, check, context, dismissToasts, gone, hasText, headSchema, page, run, setup, shot, step, textOf, tid, valueIs, visible, waitFor, watch } from './lib.mjs';
+import { BASE_URL, E2E_USER, api, check, context, dismissToasts, gone, hasText, headSchema, page, run, setup, shot, signIn, step, textOf, tid, valueIs, visible, waitFor, watch } from './lib.mjs';
 
 const SLUG = 'e2e-shop';
 const NAME = 'E2E Shop';
 const REPO = 'https://github.com/acme/api.git';
 
-// 409 on a stale save is expected (step 7); 503 no_cluster from /status too.
-setup({ name: 'editor.e2e', slug: SLUG, quiet: /status of (409|503)/ });
+// 409 on a stale save is expected (step 7); 503 no_cluster from /status
+// too; and the 401 of GET /auth/me before signing in.
+setup({ name: 'editor.e2e', slug: SLUG, quiet: /status of (401|409|503)/ });
 
 // ---- helpers of this suite (the shared ones are in lib.mjs) ----
 
@@ -141,7 +145,7 @@ async function dragFromPalette(page, kind, fx, fy) {
 
 let pageB; // page A is lib.mjs's page
 
-step('1. create the project on the projects page and open it', async () => {
+step('1. sign in; create the project on the projects page and open it', async () => {
   // A leftover of an earlier run against the same server would make the
   // create fail: remove it first.
   const old = await api('GET', `/projects/${SLUG}`);
@@ -150,7 +154,9 @@ step('1. create the project on the projects page and open it', async () => {
     check(d.status === 204, `cannot delete the leftover project ${SLUG}: HTTP ${d.status}`);
     console.log(`    deleted a leftover project ${SLUG}`);
   }
-  await page.goto(`${BASE_URL}/`);
+  // Signed out, the projects list sends the browser to the sign-in page.
+  await signIn(page);
+  await hasText(page, 'user-name', E2E_USER);
   await hasText(page, 'new-project', 'New project');
   await tid(page, 'new-project').click();
   await (await visible(page, 'new-project-slug')).fill(SLUG);

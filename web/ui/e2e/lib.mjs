@@ -6,6 +6,10 @@
 //
 // Environment (read here, checked by setup()):
 //   BASE_URL  the root of a running `backplane serve` (required).
+//   E2E_USER, E2E_PASSWORD  a server admin to sign in as (required: every
+//             API call needs a caller). The suites sign in through the
+//             sign-in page (signIn), and api() calls the API as that user
+//             with a session of its own.
 //   CHROMIUM  the Chromium executable (default /usr/bin/chromium).
 //   OUT_DIR   folder for the screenshots (default ./e2e-out); created if missing.
 //   E2E_SLOW  optional: milliseconds of slowMo, to watch a headed debug run.
@@ -19,6 +23,8 @@ export const BASE_URL = (process.env.BASE_URL ?? '').replace(/\/+$/, '');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const OUT_DIR = path.resolve(process.env.OUT_DIR || 'e2e-out');
 export const API = `${BASE_URL}/api/v1`;
+export const E2E_USER = process.env.E2E_USER ?? '';
+export const E2E_PASSWORD = process.env.E2E_PASSWORD ?? '';
 
 // The suite, as given to setup().
 let suite = { name: 'e2e', slug: '', quiet: undefined };
@@ -32,6 +38,10 @@ export function setup({ name, slug, server = 'a running `backplane serve`', quie
   suite = { name, slug, quiet };
   if (!BASE_URL) {
     console.error(`${name}: BASE_URL is not set (the address of ${server}, e.g. http://127.0.0.1:40123)`);
+    process.exit(2);
+  }
+  if (!E2E_USER || !E2E_PASSWORD) {
+    console.error(`${name}: E2E_USER and E2E_PASSWORD are not set (a server admin of ${BASE_URL} to sign in as)`);
     process.exit(2);
   }
   mkdirSync(OUT_DIR, { recursive: true });
@@ -98,7 +108,9 @@ export async function valueIs(page, id, want, timeout = 5_000) {
   await waitFor(async () => (await tid(page, id).inputValue()) === want, `input [data-testid="${id}"] to hold "${want}"`, timeout);
 }
 
-export async function api(method, p, body, headers = {}) {
+// rawApi calls the API with the headers given and nothing else: no
+// session, no CSRF token.
+export async function rawApi(method, p, body, headers = {}) {
   let res;
   try {
     res = await fetch(`${API}${p}`, {
@@ -116,7 +128,70 @@ export async function api(method, p, body, headers = {}) {
   } catch {
     json = undefined;
   }
-  return { status: res.status, json, text };
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+// ApiSession is a user signed in from this script (POST /auth/login): its
+// session cookie goes with every call, its CSRF token with every change,
+// as the editor does it.
+export class ApiSession {
+  constructor(name, password) {
+    this.name = name;
+    this.password = password;
+    this.cookie = '';
+    this.csrf = '';
+  }
+
+  async signIn() {
+    const r = await rawApi('POST', '/auth/login', { name: this.name, password: this.password });
+    check(r.status === 200, `sign in as ${this.name} through the API: HTTP ${r.status}: ${r.text}`);
+    const c = r.headers.getSetCookie().find((v) => v.startsWith('backplane_session='));
+    check(c, `POST /auth/login set no backplane_session cookie`);
+    this.cookie = c.split(';')[0];
+    this.csrf = r.json.csrf_token;
+  }
+
+  async call(method, p, body, headers = {}) {
+    if (!this.cookie) await this.signIn();
+    const h = { Cookie: this.cookie, ...headers };
+    if (method !== 'GET' && method !== 'HEAD') h['X-CSRF-Token'] = this.csrf;
+    return rawApi(method, p, body, h);
+  }
+}
+
+let adminSession;
+
+// api calls the API as E2E_USER (signed in once, on first use).
+export async function api(method, p, body, headers = {}) {
+  adminSession ??= new ApiSession(E2E_USER, E2E_PASSWORD);
+  return adminSession.call(method, p, body, headers);
+}
+
+// signIn signs in through the sign-in page: it opens `path` (default the
+// projects list), which sends a signed-out browser to /sign-in?next=<path>,
+// fills the form and waits to be back at `path`, signed in as name.
+export async function signIn(page, name = E2E_USER, password = E2E_PASSWORD, path = '/') {
+  await page.goto(`${BASE_URL}${path}`);
+  await visible(page, 'sign-in-name', 15_000);
+  const u = new URL(page.url());
+  check(u.pathname === '/sign-in', `a signed-out browser at ${path} is at ${page.url()}, want /sign-in`);
+  if (path !== '/') check(u.searchParams.get('next') === path, `the sign-in page does not remember ${path}: ${page.url()}`);
+  await tid(page, 'sign-in-name').fill(name);
+  await tid(page, 'sign-in-password').fill(password);
+  await tid(page, 'sign-in-submit').click();
+  await hasText(page, 'user-name', name).catch(async (e) => {
+    const err = (await tid(page, 'sign-in-error').count()) ? await textOf(page, 'sign-in-error') : '';
+    throw new Error(`${e.message}${err ? `; the sign-in page says: ${err}` : ''}`);
+  });
+  await waitFor(() => new URL(page.url()).pathname === path.split('?')[0], `to be back at ${path} after signing in (at ${page.url()})`);
+}
+
+// signOut signs out through the user menu and waits for the sign-in page.
+export async function signOut(page) {
+  await tid(page, 'user-menu').click();
+  await tid(page, 'sign-out').click();
+  await visible(page, 'sign-in-name');
+  await waitFor(() => new URL(page.url()).pathname === '/sign-in', `the sign-in page after signing out (at ${page.url()})`);
 }
 
 // headSchema is the server's head schema of the suite's project.

@@ -1,13 +1,20 @@
-// Client for the Backplane HTTP API (web/API.md).
+// Client for the Backplane HTTP API (web/API.md). Every call goes with the
+// session cookie of this origin; changes carry the session's CSRF token;
+// a 401 or a 403 anywhere reaches the app through setApiHooks.
+import type { Me, Role, TokenInfo, User } from './model/roles';
 import type { KindInfo, Problem, Schema, Status } from './model/types';
 
 export const API_BASE = '/api/v1';
+
+const enc = encodeURIComponent;
 
 export class ApiError extends Error {
   status: number;
   code: string;
   path?: string;
   body: unknown;
+  // retryAfter: seconds, from a 429's Retry-After.
+  retryAfter?: number;
   constructor(status: number, code: string, message: string, body: unknown, path?: string) {
     super(message);
     this.status = status;
@@ -130,27 +137,64 @@ export interface Health {
   version?: string;
 }
 
-export function author(): string {
-  try {
-    return localStorage.getItem('backplane.author') ?? '';
-  } catch {
-    return '';
-  }
+// ---- the caller: session cookie, CSRF token, and what to do on 401/403 ----
+
+// The session cookie (backplane_session, HttpOnly) goes with every request
+// to this origin; the CSRF token of the session comes back from signing in
+// and from GET /auth/me, and goes out as X-CSRF-Token with every change.
+let csrfToken = '';
+
+export function setCsrfToken(t: string | undefined): void {
+  csrfToken = t ?? '';
 }
 
-export function setAuthor(name: string): void {
-  try {
-    if (name.trim()) localStorage.setItem('backplane.author', name.trim());
-    else localStorage.removeItem('backplane.author');
-  } catch {
-    // storage unavailable: the header is just not sent
-  }
+export function csrf(): string {
+  return csrfToken;
+}
+
+// isUnsafe: the methods that change something and need X-CSRF-Token.
+export function isUnsafe(method: string): boolean {
+  const m = method.toUpperCase();
+  return m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS';
+}
+
+// ApiHooks are how the app hears about authorization failures anywhere:
+// unauthorized (401: no session, or it ended) sends the user to sign in;
+// forbidden (403: the role is too low) shows the server's message.
+export interface ApiHooks {
+  unauthorized?: (e: ApiError) => void;
+  forbidden?: (e: ApiError) => void;
+}
+
+let hooks: ApiHooks = {};
+
+export function setApiHooks(h: ApiHooks): void {
+  hooks = h;
+}
+
+// SIGN_IN_PATHS answer 401 for a wrong password or an unknown link: that is
+// the sign-in page's own error to show, not a reason to go to it.
+const SIGN_IN_PATHS = ['/auth/login', '/auth/link'];
+
+export type Failure = 'unauthorized' | 'csrf' | 'forbidden' | 'other';
+
+// failureKind sorts an error answer: a 401 (but from signing in itself)
+// sends the user to sign in; a 403 `csrf` means the CSRF token is stale
+// (fetch it again and retry once); any other 403 is a role too low.
+export function failureKind(status: number, code: string, path: string): Failure {
+  const bare = path.split('?')[0];
+  if (status === 401) return SIGN_IN_PATHS.includes(bare) ? 'other' : 'unauthorized';
+  if (status === 403) return code === 'csrf' ? 'csrf' : 'forbidden';
+  return 'other';
 }
 
 interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  // quiet: the caller shows a 401 or 403 itself (a form's inline error), so
+  // the hooks are not called.
+  quiet?: boolean;
 }
 
 export interface Response<T> {
@@ -159,17 +203,28 @@ export interface Response<T> {
   status: number;
 }
 
-export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
+// toApiError reads an error answer ({"error": {code, message, path}}); a
+// 429 keeps its Retry-After (seconds) in retryAfter.
+export function toApiError(status: number, statusText: string, data: unknown, headers?: Headers): ApiError {
+  const err = (data as { error?: { code?: string; message?: string; path?: string } } | undefined)?.error;
+  const message = err?.message || (typeof data === 'string' && data ? data : statusText || `HTTP ${status}`);
+  const e = new ApiError(status, err?.code ?? `http_${status}`, message, data, err?.path || undefined);
+  const ra = headers?.get('Retry-After');
+  if (ra && /^\d+$/.test(ra)) e.retryAfter = Number(ra);
+  return e;
+}
+
+async function send<T>(method: string, path: string, opts: RequestOptions): Promise<Response<T>> {
   const headers: Record<string, string> = { Accept: 'application/json', ...(opts.headers ?? {}) };
   let body: BodyInit | undefined;
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }
-  if (method !== 'GET' && author()) headers['X-Backplane-Author'] = author();
+  if (isUnsafe(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res: globalThis.Response;
   try {
-    res = await fetch(API_BASE + path, { method, headers, body, signal: opts.signal });
+    res = await fetch(API_BASE + path, { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', `cannot reach the server: ${e instanceof Error ? e.message : String(e)}`, undefined);
@@ -183,14 +238,145 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
       data = text;
     }
   }
-  if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string; path?: string } } | undefined)?.error;
-    throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? (typeof data === 'string' && data ? data : res.statusText || `HTTP ${res.status}`), data, err?.path);
-  }
+  if (!res.ok) throw toApiError(res.status, res.statusText, data, res.headers);
   return { data: data as T, headers: res.headers, status: res.status };
 }
 
-const enc = encodeURIComponent;
+// refreshCsrf reads the session's CSRF token again from GET /auth/me.
+async function refreshCsrf(): Promise<void> {
+  const r = await send<Me>('GET', '/auth/me', {});
+  setCsrfToken(r.data.csrf_token);
+}
+
+export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
+  try {
+    return await send<T>(method, path, opts);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    let err = e;
+    if (failureKind(err.status, err.code, path) === 'csrf') {
+      // The session's CSRF token changed (signed in again, or a password
+      // set in another tab): fetch it again and try once more.
+      try {
+        await refreshCsrf();
+        return await send<T>(method, path, opts);
+      } catch (e2) {
+        if (!(e2 instanceof ApiError)) throw e2;
+        err = e2;
+      }
+    }
+    const kind = failureKind(err.status, err.code, path);
+    if (!opts.quiet) {
+      if (kind === 'unauthorized') hooks.unauthorized?.(err);
+      else if (kind === 'forbidden' || kind === 'csrf') hooks.forbidden?.(err);
+    }
+    throw err;
+  }
+}
+
+// ---- authentication, users, tokens, members, audit (web/API.md) ----
+
+export interface SignedIn {
+  user: User;
+  csrf_token: string;
+}
+
+export interface Member {
+  project: string;
+  user_id: number;
+  user_name: string;
+  role: Role;
+  added_at?: string;
+}
+
+export interface AuditEvent {
+  id: number;
+  project: string;
+  actor: string;
+  address?: string;
+  action: string;
+  detail: string;
+  created_at: string;
+}
+
+export interface NewUser {
+  name: string;
+  display_name?: string;
+  server_admin: boolean;
+  password?: string;
+}
+
+export interface NewToken {
+  name: string;
+  project?: string;
+  role: Role;
+  expires_in?: string;
+}
+
+export const auth = {
+  // me is the signed-in user, or a 401 (not signed in) that does not send
+  // anyone anywhere: the app decides.
+  me: async (): Promise<Me> => {
+    const r = await request<Me>('GET', '/auth/me', { quiet: true });
+    setCsrfToken(r.data.csrf_token);
+    return { ...r.data, projects: r.data.projects ?? [] };
+  },
+  login: async (name: string, password: string): Promise<SignedIn> => {
+    const r = await request<SignedIn>('POST', '/auth/login', { body: { name, password }, quiet: true });
+    setCsrfToken(r.data.csrf_token);
+    return r.data;
+  },
+  // link exchanges a one-time sign-in link's code for a session.
+  link: async (code: string): Promise<SignedIn> => {
+    const r = await request<SignedIn>('POST', '/auth/link', { body: { code }, quiet: true });
+    setCsrfToken(r.data.csrf_token);
+    return r.data;
+  },
+  logout: async (): Promise<void> => {
+    try {
+      await request<unknown>('POST', '/auth/logout', { quiet: true });
+    } finally {
+      setCsrfToken('');
+    }
+  },
+  // setPassword sets the caller's password (current is needed when they
+  // have one). The server ends the user's other sessions and starts a new
+  // one for this browser, whose CSRF token comes back.
+  setPassword: async (password: string, current?: string): Promise<void> => {
+    const body: Record<string, string> = { password };
+    if (current !== undefined) body.current_password = current;
+    const r = await request<{ csrf_token?: string } | undefined>('PUT', '/auth/password', { body, quiet: true });
+    if (r.data?.csrf_token) setCsrfToken(r.data.csrf_token);
+  },
+};
+
+export const users = {
+  list: () => request<{ users: User[] }>('GET', '/users').then((r) => r.data.users ?? []),
+  create: (u: NewUser) => request<{ user: User; link?: string }>('POST', '/users', { body: u, quiet: true }).then((r) => r.data),
+  update: (id: number, change: { server_admin?: boolean; disabled?: boolean }) =>
+    request<User>('PATCH', `/users/${id}`, { body: change }).then((r) => r.data),
+};
+
+export const tokens = {
+  list: () => request<{ tokens: TokenInfo[] }>('GET', '/tokens').then((r) => r.data.tokens ?? []),
+  create: (t: NewToken) => request<{ token: string; info: TokenInfo }>('POST', '/tokens', { body: t, quiet: true }).then((r) => r.data),
+  revoke: (id: number) => request<unknown>('DELETE', `/tokens/${id}`).then(() => undefined),
+};
+
+export const members = {
+  list: (p: string) => request<{ members: Member[] }>('GET', `/projects/${enc(p)}/members`).then((r) => r.data.members ?? []),
+  set: (p: string, name: string, role: Role) =>
+    request<Member>('PUT', `/projects/${enc(p)}/members/${enc(name.trim().toLowerCase())}`, { body: { role } }).then((r) => r.data),
+  remove: (p: string, name: string) => request<unknown>('DELETE', `/projects/${enc(p)}/members/${enc(name)}`).then(() => undefined),
+};
+
+export const audit = {
+  list: (p: string, limit = 100) =>
+    request<{ events: AuditEvent[] }>('GET', `/projects/${enc(p)}/audit?limit=${limit}`).then((r) => r.data.events ?? []),
+  // exportUrl is the project's audit log as JSON Lines (a plain GET: the
+  // session cookie goes with it).
+  exportUrl: (p: string, limit = 500) => `${API_BASE}/projects/${enc(p)}/audit?format=jsonl&limit=${limit}`,
+};
 
 export const api = {
   health: () => request<Health>('GET', '/healthz').then((r) => r.data),

@@ -26,6 +26,9 @@ interface Props {
   nodes: ViewNode[];
   edges: ConnectionEdge[];
   theme: Theme;
+  // readOnly: nothing moves, connects or drops; elements can still be
+  // selected, to read their settings.
+  readOnly?: boolean;
   onNodesChange: (changes: NodeChange<ViewNode>[]) => void;
   onEdgesChange: (changes: EdgeChange<ConnectionEdge>[]) => void;
   onConnect: (c: RFConnection) => void;
@@ -46,6 +49,7 @@ export function CanvasView(p: Props) {
   const [fitOnOpen] = useState(() => p.nodes.length > 0);
 
   function onDragOver(e: DragEvent) {
+    if (p.readOnly) return;
     if (e.dataTransfer.types.includes(KIND_MIME) || e.dataTransfer.types.includes('text/plain')) {
       e.preventDefault();
       e.dataTransfer.dropEffect = 'copy';
@@ -53,6 +57,7 @@ export function CanvasView(p: Props) {
   }
 
   function onDrop(e: DragEvent) {
+    if (p.readOnly) return;
     const kind = e.dataTransfer.getData(KIND_MIME) || e.dataTransfer.getData('text/plain');
     if (!kind) return;
     e.preventDefault();
@@ -61,14 +66,16 @@ export function CanvasView(p: Props) {
   }
 
   return (
-    <div className="canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+    <div className={`canvas${p.readOnly ? ' canvas-read-only' : ''}`} data-testid="canvas" data-read-only={p.readOnly || undefined} onDragOver={onDragOver} onDrop={onDrop}>
       <ReactFlow<ViewNode, ConnectionEdge>
         nodes={p.nodes}
         edges={p.edges}
         nodeTypes={nodeTypes}
         onNodesChange={p.onNodesChange}
         onEdgesChange={p.onEdgesChange}
-        onConnect={p.onConnect}
+        onConnect={p.readOnly ? undefined : p.onConnect}
+        nodesDraggable={!p.readOnly}
+        nodesConnectable={!p.readOnly}
         onNodeDragStart={p.onNodeDragStart}
         onNodeDragStop={p.onNodeDragStop}
         onInit={p.onInit}

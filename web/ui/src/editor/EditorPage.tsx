@@ -7,6 +7,7 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, errorMessage, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
+import { useAuth } from '../auth';
 import { actionBlocked, clusterMissing as isClusterMissing, NO_CLUSTER, savedElementIds } from '../model/cluster';
 import { connectionFieldTestId, fieldTestId, problemTarget } from '../model/form';
 import {
@@ -27,6 +28,7 @@ import {
   type ConnectionEdge,
 } from '../model/graph';
 import { canRedo, canUndo, initHistory, push, redo, replace, undo, type History } from '../model/history';
+import { permissions, readOnlyReason, roleIn } from '../model/roles';
 import {
   combineLights,
   elementRegions,
@@ -46,12 +48,14 @@ import { Icon } from '../ui/icons';
 import { OverflowMenu } from '../ui/Menu';
 import { ThemeToggle } from '../ui/ThemeToggle';
 import { useToast } from '../ui/toast';
+import { UserMenu } from '../ui/UserMenu';
 import { CanvasView } from './CanvasView';
 import { ClusterOpDialog, type ClusterOp } from './ClusterOpDialog';
 import { ConflictDialog } from './ConflictDialog';
 import type { ViewNode } from './ElementNodeView';
 import { HistoryPanel, type HistoryView } from './HistoryPanel';
 import { EdgeInspector, ElementInspector } from './Inspector';
+import { MembersPanel } from './MembersPanel';
 import { Palette } from './Palette';
 import { PlanDialog } from './PlanDialog';
 import { PreviewPanel } from './PreviewPanel';
@@ -86,7 +90,7 @@ function normalizeSchema(s: Schema | undefined, slug: string): Schema {
   return out;
 }
 
-type Tab = 'inspector' | 'preview' | 'settings' | 'history';
+type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members';
 interface Selection {
   nodes: string[];
   edges: string[];
@@ -96,6 +100,19 @@ const EMPTY_SEL: Selection = { nodes: [], edges: [] };
 function Editor({ slug, theme, toggleTheme, health }: Props) {
   const toast = useToast();
   const rf = useReactFlow();
+  // What the user's role lets them do here (web/API.md's role table): a
+  // viewer sees the canvas read-only; an editor saves; a deployer plans,
+  // deploys and rolls back; an admin also destroys and manages members.
+  const { me, refresh: refreshMe } = useAuth();
+  const role = roleIn(me, slug);
+  const can = permissions(role);
+  const readOnly = !can.edit;
+  const readOnlyRef = useRef(readOnly);
+  readOnlyRef.current = readOnly;
+  // Roles change while signed in: read them again when a project opens.
+  useEffect(() => {
+    void refreshMe();
+  }, [refreshMe]);
 
   const [kinds, setKinds] = useState<KindInfo[]>([]);
   const [kindsError, setKindsError] = useState('');
@@ -167,6 +184,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
 
   // ---- editing ----
   const edit = useCallback((fn: (s: Schema) => Schema, key?: string) => {
+    if (readOnlyRef.current) return; // a viewer changes nothing
     setHist((h) => (h ? push(h, fn(h.present), { key }) : h));
   }, []);
 
@@ -246,7 +264,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
   const save = useCallback(
     async (overwrite = false): Promise<boolean> => {
       const s0 = schemaRef.current;
-      if (!s0) return false;
+      if (!s0 || readOnlyRef.current) return false;
       // Pin auto-placed elements: the server sorts elements on save.
       const s = fillLayout(s0);
       if (s !== s0) setHist((h) => (h && h.present === s0 ? replace(h, s) : h));
@@ -276,7 +294,8 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
         } else if (e instanceof ApiError && problemsOf(e).length) {
           setProblems(problemsOf(e));
           toast(`Not saved: ${e.message}`, 'error');
-        } else {
+        } else if (!(e instanceof ApiError && e.status === 403)) {
+          // (a 403 is shown by the app, with the server's message)
           toast(`Save failed: ${errorMessage(e)}`, 'error');
         }
         return false;
@@ -494,6 +513,20 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
     if (planOpen || conflict || op) return;
     const mod = e.ctrlKey || e.metaKey;
     const k = e.key.toLowerCase();
+    if (readOnly) {
+      // Reading only: select, copy (nothing to paste into), Escape.
+      if (view !== 'canvas') return;
+      if (mod && k === 'a') {
+        e.preventDefault();
+        const s = schemaRef.current;
+        if (s) setSelection({ nodes: s.elements.map((x) => x.id), edges: edgeIds(s.connections ?? []) });
+      } else if (mod && k === 's') {
+        e.preventDefault();
+      } else if (e.key === 'Escape') {
+        setSelection(EMPTY_SEL);
+      }
+      return;
+    }
     if (mod && k === 'z' && !e.shiftKey) {
       e.preventDefault();
       doUndo();
@@ -594,6 +627,9 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
             <Icon name="back" />
           </button>
           <div className="brand">Backplane</div>
+          <div className="spacer" />
+          <UserMenu />
+          <ThemeToggle theme={theme} toggle={toggleTheme} />
         </header>
         <div className="center-msg">
           <div className="banner banner-error" role="alert">
@@ -634,16 +670,25 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
             unsaved
           </span>
         )}
+        {readOnly && (
+          <span className="badge badge-amber read-only" data-testid="read-only" title={readOnlyReason(role, slug)}>
+            read-only · {role ?? 'no role'}
+          </span>
+        )}
         <div className="toolbar-group">
-          <button className="icon-btn" data-testid="undo" onClick={doUndo} disabled={!canUndo(hist)} title="Undo (Ctrl/Cmd+Z)" aria-label="Undo">
-            <Icon name="undo" />
-          </button>
-          <button className="icon-btn" data-testid="redo" onClick={doRedo} disabled={!canRedo(hist)} title="Redo (Shift+Ctrl/Cmd+Z)" aria-label="Redo">
-            <Icon name="redo" />
-          </button>
-          <button className="icon-btn" data-testid="auto-layout" onClick={() => void layout()} disabled={view !== 'canvas'} title="Auto-layout" aria-label="Auto-layout">
-            <Icon name="layout" />
-          </button>
+          {!readOnly && (
+            <>
+              <button className="icon-btn" data-testid="undo" onClick={doUndo} disabled={!canUndo(hist)} title="Undo (Ctrl/Cmd+Z)" aria-label="Undo">
+                <Icon name="undo" />
+              </button>
+              <button className="icon-btn" data-testid="redo" onClick={doRedo} disabled={!canRedo(hist)} title="Redo (Shift+Ctrl/Cmd+Z)" aria-label="Redo">
+                <Icon name="redo" />
+              </button>
+              <button className="icon-btn" data-testid="auto-layout" onClick={() => void layout()} disabled={view !== 'canvas'} title="Auto-layout" aria-label="Auto-layout">
+                <Icon name="layout" />
+              </button>
+            </>
+          )}
           <button className="icon-btn" data-testid="fit-view" onClick={fit} disabled={view !== 'canvas'} title="Fit to view" aria-label="Fit to view">
             <Icon name="fit" />
           </button>
@@ -661,26 +706,34 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
         </div>
         <div className="spacer" />
         <ClusterBadge health={noCluster && health?.cluster === 'connected' ? { ...health, cluster: 'not configured' } : health} />
-        <input
-          className="save-message"
-          data-testid="save-message"
-          placeholder="Message (optional)"
-          value={message}
-          onChange={(e) => setMessage(e.target.value)}
-          onKeyDown={(e) => {
-            if (e.key === 'Enter') void save();
-          }}
-          aria-label="Revision message"
-        />
-        <button className="btn btn-primary" data-testid="save" onClick={() => void save()} disabled={saving} title="Save (Ctrl/Cmd+S)">
-          {saving ? 'Saving…' : 'Save'}
-        </button>
-        <button className="btn" data-testid="plan" onClick={() => setPlanOpen(true)}>
-          Plan
-        </button>
-        <button className="btn" data-testid={planOpen ? 'topbar-deploy' : 'deploy'} onClick={() => setPlanOpen(true)} title={clusterMissing ? 'No cluster connected' : 'Plan, then deploy'}>
-          Deploy
-        </button>
+        {can.edit && (
+          <>
+            <input
+              className="save-message"
+              data-testid="save-message"
+              placeholder="Message (optional)"
+              value={message}
+              onChange={(e) => setMessage(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') void save();
+              }}
+              aria-label="Revision message"
+            />
+            <button className="btn btn-primary" data-testid="save" onClick={() => void save()} disabled={saving} title="Save (Ctrl/Cmd+S)">
+              {saving ? 'Saving…' : 'Save'}
+            </button>
+          </>
+        )}
+        {can.deploy && (
+          <>
+            <button className="btn" data-testid="plan" onClick={() => setPlanOpen(true)}>
+              Plan
+            </button>
+            <button className="btn" data-testid={planOpen ? 'topbar-deploy' : 'deploy'} onClick={() => setPlanOpen(true)} title={clusterMissing ? 'No cluster connected' : 'Plan, then deploy'}>
+              Deploy
+            </button>
+          </>
+        )}
         <OverflowMenu
           items={[
             {
@@ -693,15 +746,36 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
               },
             },
             {
-              label: 'Destroy…',
-              testid: 'destroy',
-              danger: true,
-              disabled: clusterMissing ? NO_CLUSTER : undefined,
-              title: `Stop every job of ${slug}`,
-              onSelect: () => setOp({ action: 'destroy' }),
+              label: 'Members',
+              testid: 'open-members',
+              title: `Who has which role in ${slug}`,
+              onSelect: () => setTab('members'),
             },
+            ...(can.audit
+              ? [
+                  {
+                    label: 'Audit log',
+                    testid: 'open-audit',
+                    title: `Every change to ${slug}, who made it and from where`,
+                    onSelect: () => navigate(`/p/${slug}/audit`),
+                  },
+                ]
+              : []),
+            ...(can.destroy
+              ? [
+                  {
+                    label: 'Destroy…',
+                    testid: 'destroy',
+                    danger: true,
+                    disabled: clusterMissing ? NO_CLUSTER : undefined,
+                    title: `Stop every job of ${slug}`,
+                    onSelect: () => setOp({ action: 'destroy' }),
+                  },
+                ]
+              : []),
           ]}
         />
+        <UserMenu />
         <ThemeToggle theme={theme} toggle={toggleTheme} />
       </header>
       {showRemote && (
@@ -716,7 +790,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
         </div>
       )}
       <div className="workspace">
-        <Palette kinds={kinds} error={kindsError} onAdd={(k) => addKind(k)} />
+        <Palette kinds={kinds} error={kindsError} onAdd={(k) => addKind(k)} disabled={readOnly ? readOnlyReason(role, slug) : undefined} />
         <div className="center">
           <div className="center-main">
             {view === 'canvas' ? (
@@ -724,6 +798,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                 nodes={nodes}
                 edges={edges}
                 theme={theme}
+                readOnly={readOnly}
                 onNodesChange={onNodesChange}
                 onEdgesChange={onEdgesChange}
                 onConnect={onConnect}
@@ -735,6 +810,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
             ) : (
               <YamlView
                 schema={schema}
+                readOnly={readOnly}
                 error={yamlError}
                 onError={setYamlError}
                 onChange={(s) => edit(() => s, 'yaml')}
@@ -746,7 +822,9 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
               />
             )}
             {view === 'canvas' && schema.elements.length === 0 && (
-              <div className="canvas-hint">Drag a kind from the palette onto the canvas (or click it) to add an element.</div>
+              <div className="canvas-hint">
+                {readOnly ? 'This project has no elements yet.' : 'Drag a kind from the palette onto the canvas (or click it) to add an element.'}
+              </div>
             )}
           </div>
           <ProblemsPanel schema={schema} problems={problems} warnings={warnings} validating={validating} error={validateError} onSelect={gotoProblem} />
@@ -759,6 +837,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                 ['preview', 'Preview'],
                 ['settings', 'Project'],
                 ['history', 'History'],
+                ['members', 'Members'],
               ] as [Tab, string][]
             ).map(([t, label]) => (
               <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} data-testid={`tab-${t}`} onClick={() => setTab(t)}>
@@ -774,6 +853,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                   element={selectedEl}
                   kinds={kinds_}
                   problems={problems}
+                  readOnly={readOnly}
                   onChange={(fn, key) => edit((s) => updateElement(s, selectedEl.id, fn), key)}
                   onRename={(to) => {
                     const from = selectedEl.id;
@@ -785,11 +865,15 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                     return undefined;
                   }}
                   onDelete={removeSelection}
-                  cluster={{
-                    blocked: actionBlocked({ clusterMissing, element: selectedEl.id, savedIds }),
-                    onRollback: () => setOp({ action: 'rollback', element: selectedEl.id, regions: elementRegions(schema, selectedEl) }),
-                    onDestroy: () => setOp({ action: 'destroy', element: selectedEl.id, regions: elementRegions(schema, selectedEl) }),
-                  }}
+                  cluster={
+                    can.deploy
+                      ? {
+                          blocked: actionBlocked({ clusterMissing, element: selectedEl.id, savedIds }),
+                          onRollback: () => setOp({ action: 'rollback', element: selectedEl.id, regions: elementRegions(schema, selectedEl) }),
+                          onDestroy: can.destroy ? () => setOp({ action: 'destroy', element: selectedEl.id, regions: elementRegions(schema, selectedEl) }) : undefined,
+                        }
+                      : undefined
+                  }
                 />
               ) : selectedEdge ? (
                 <EdgeInspector
@@ -798,6 +882,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                   connection={selectedEdge}
                   kinds={kinds_}
                   problems={problems}
+                  readOnly={readOnly}
                   onChange={(fn, key) => edit((s) => updateConnection(s, selectedEdgeIndex, fn), key)}
                   onDelete={removeSelection}
                 />
@@ -806,22 +891,26 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                   <div className="insp-title">
                     {selection.nodes.length} element{selection.nodes.length === 1 ? '' : 's'}, {selection.edges.length} connection{selection.edges.length === 1 ? '' : 's'} selected
                   </div>
-                  <p className="muted small">Ctrl/Cmd+C copies the elements and the connections between them; Delete removes the selection.</p>
-                  <button className="btn btn-small btn-danger" data-testid="delete-selection" onClick={removeSelection}>
-                    Remove selection
-                  </button>
+                  {!readOnly && (
+                    <>
+                      <p className="muted small">Ctrl/Cmd+C copies the elements and the connections between them; Delete removes the selection.</p>
+                      <button className="btn btn-small btn-danger" data-testid="delete-selection" onClick={removeSelection}>
+                        Remove selection
+                      </button>
+                    </>
+                  )}
                 </div>
               ) : (
                 <div className="inspector-body muted" data-testid="inspector-empty">
-                  <p>Select an element or a connection to edit it.</p>
+                  <p>{readOnly ? 'Select an element or a connection to see its settings.' : 'Select an element or a connection to edit it.'}</p>
                   <p className="small">
                     {schema.elements.length} element{schema.elements.length === 1 ? '' : 's'}, {(schema.connections ?? []).length} connection
-                    {(schema.connections ?? []).length === 1 ? '' : 's'}. Shift-drag to select several; Ctrl/Cmd+Z to undo.
+                    {(schema.connections ?? []).length === 1 ? '' : 's'}.{readOnly ? '' : ' Shift-drag to select several; Ctrl/Cmd+Z to undo.'}
                   </p>
                 </div>
               ))}
             {tab === 'preview' && <PreviewPanel slug={slug} schema={schema} element={selectedEl?.id} />}
-            {tab === 'settings' && <SettingsPanel schema={schema} problems={problems} onChange={(fn, key) => edit(fn, key)} />}
+            {tab === 'settings' && <SettingsPanel schema={schema} problems={problems} readOnly={readOnly} onChange={(fn, key) => edit(fn, key)} />}
             {tab === 'history' && (
               <HistoryPanel
                 slug={slug}
@@ -829,22 +918,27 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                 deployment={deployment}
                 view={historyView}
                 onView={setHistoryView}
-                onRestore={(text, n) => {
-                  const r = yamlToSchema(text);
-                  if (!r.ok) {
-                    toast(`Revision ${n} does not parse: ${r.error.message}`, 'error');
-                    return;
-                  }
-                  edit(() => normalizeSchema(r.schema, slug));
-                  setSelection(EMPTY_SEL);
-                  toast(`Loaded revision ${n} into the editor; save to make it the head`, 'info');
-                }}
+                onRestore={
+                  readOnly
+                    ? undefined
+                    : (text, n) => {
+                        const r = yamlToSchema(text);
+                        if (!r.ok) {
+                          toast(`Revision ${n} does not parse: ${r.error.message}`, 'error');
+                          return;
+                        }
+                        edit(() => normalizeSchema(r.schema, slug));
+                        setSelection(EMPTY_SEL);
+                        toast(`Loaded revision ${n} into the editor; save to make it the head`, 'info');
+                      }
+                }
               />
             )}
+            {tab === 'members' && <MembersPanel slug={slug} canManage={can.manageMembers} self={me.user.name} onChanged={() => void refreshMe()} />}
           </div>
         </aside>
       </div>
-      {planOpen && (
+      {planOpen && can.deploy && (
         <PlanDialog
           slug={slug}
           revision={revision}

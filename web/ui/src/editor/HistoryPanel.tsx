@@ -13,7 +13,8 @@ interface Props {
   deployment: Deployment | null;
   view: HistoryView;
   onView: (v: HistoryView) => void;
-  onRestore: (yaml: string, n: number) => void;
+  // onRestore loads a revision into the editor; none for a read-only user.
+  onRestore?: (yaml: string, n: number) => void;
 }
 
 export function DiffView({ text }: { text: string }) {
@@ -119,7 +120,7 @@ function Deployments({ slug, deployment }: { slug: string; deployment: Deploymen
   );
 }
 
-function Revisions({ slug, revision, onRestore }: { slug: string; revision: number; onRestore: (yaml: string, n: number) => void }) {
+function Revisions({ slug, revision, onRestore }: { slug: string; revision: number; onRestore?: (yaml: string, n: number) => void }) {
   const [revs, setRevs] = useState<RevisionInfo[] | null>(null);
   const [error, setError] = useState('');
   const [open, setOpen] = useState<number | null>(null);
@@ -150,6 +151,7 @@ function Revisions({ slug, revision, onRestore }: { slug: string; revision: numb
   }
 
   async function restore(n: number) {
+    if (!onRestore) return;
     try {
       const r = await api.revision(slug, n);
       onRestore(r.yaml, n);
@@ -189,9 +191,11 @@ function Revisions({ slug, revision, onRestore }: { slug: string; revision: numb
                     <DiffView text={diff} />
                   </>
                 )}
-                <button className="btn btn-small" data-testid={`revision-restore-${r.number}`} onClick={() => restore(r.number)} title="Load this revision into the editor (save to make it the head)">
-                  Load into editor
-                </button>
+                {onRestore && (
+                  <button className="btn btn-small" data-testid={`revision-restore-${r.number}`} onClick={() => restore(r.number)} title="Load this revision into the editor (save to make it the head)">
+                    Load into editor
+                  </button>
+                )}
               </div>
             )}
           </li>

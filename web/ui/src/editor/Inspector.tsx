@@ -50,12 +50,15 @@ interface ElementProps {
   onChange: (fn: (e: Element) => Element, key: string) => void;
   onRename: (to: string) => string | undefined;
   onDelete: () => void;
-  // Cluster actions on the element's jobs; blocked says why they cannot run
-  // now (no cluster, element not saved), shown as the buttons' tooltip.
-  cluster?: { blocked?: string; onRollback: () => void; onDestroy: () => void };
+  // readOnly: every field is disabled and nothing can be removed (a viewer).
+  readOnly?: boolean;
+  // Cluster actions on the element's jobs, those the role allows (none: no
+  // section); blocked says why they cannot run now (no cluster, element not
+  // saved), shown as the buttons' tooltip.
+  cluster?: { blocked?: string; onRollback?: () => void; onDestroy?: () => void };
 }
 
-export function ElementInspector({ schema, element: el, kinds, problems, onChange, onRename, onDelete, cluster }: ElementProps) {
+export function ElementInspector({ schema, element: el, kinds, problems, onChange, onRename, onDelete, readOnly, cluster }: ElementProps) {
   const kind = kinds[el.kind];
   const errs = problemsByInput(problems, el, schema);
   const [idDraft, setIdDraft] = useState(el.id);
@@ -280,7 +283,7 @@ export function ElementInspector({ schema, element: el, kinds, problems, onChang
 
   const single = new Set(['image', 'version', 'command', 'schedule', 'driver', 'port']);
   return (
-    <div className="inspector-body" data-testid="inspector-element">
+    <fieldset className="plain-fieldset inspector-body" data-testid="inspector-element" disabled={readOnly}>
       <div className="insp-head">
         <span className="insp-icon">
           <KindIcon icon={kind?.icon} size={22} />
@@ -292,34 +295,40 @@ export function ElementInspector({ schema, element: el, kinds, problems, onChang
           </div>
         </div>
         <div className="spacer" />
-        <button className="btn btn-small btn-danger" data-testid="delete-element" onClick={onDelete}>
-          Remove
-        </button>
+        {!readOnly && (
+          <button className="btn btn-small btn-danger" data-testid="delete-element" onClick={onDelete}>
+            Remove
+          </button>
+        )}
       </div>
       {!kind && <div className="banner banner-warn">Unknown kind “{el.kind}”: every field is shown.</div>}
       {kind?.description && <p className="muted small">{kind.description}</p>}
-      {cluster && (
+      {cluster && (cluster.onRollback || cluster.onDestroy) && (
         <div className="insp-actions" data-testid="element-cluster-actions" title={cluster.blocked}>
           <span className="muted small">Cluster</span>
           <div className="spacer" />
-          <button
-            className="btn btn-small"
-            data-testid="rollback"
-            disabled={!!cluster.blocked}
-            title={cluster.blocked ?? `Roll ${el.id} back to an earlier job version`}
-            onClick={cluster.onRollback}
-          >
-            Rollback…
-          </button>
-          <button
-            className="btn btn-small btn-danger"
-            data-testid="destroy-element"
-            disabled={!!cluster.blocked}
-            title={cluster.blocked ?? `Stop the jobs of ${el.id}`}
-            onClick={cluster.onDestroy}
-          >
-            Destroy element…
-          </button>
+          {cluster.onRollback && (
+            <button
+              className="btn btn-small"
+              data-testid="rollback"
+              disabled={!!cluster.blocked}
+              title={cluster.blocked ?? `Roll ${el.id} back to an earlier job version`}
+              onClick={cluster.onRollback}
+            >
+              Rollback…
+            </button>
+          )}
+          {cluster.onDestroy && (
+            <button
+              className="btn btn-small btn-danger"
+              data-testid="destroy-element"
+              disabled={!!cluster.blocked}
+              title={cluster.blocked ?? `Stop the jobs of ${el.id}`}
+              onClick={cluster.onDestroy}
+            >
+              Destroy element…
+            </button>
+          )}
         </div>
       )}
       {errs['']?.map((m, i) => (
@@ -374,7 +383,7 @@ export function ElementInspector({ schema, element: el, kinds, problems, onChang
           ) : null}
         </div>
       )}
-    </div>
+    </fieldset>
   );
 }
 
@@ -386,9 +395,10 @@ interface EdgeProps {
   problems: Problem[];
   onChange: (fn: (c: Connection) => Connection, key: string) => void;
   onDelete: () => void;
+  readOnly?: boolean;
 }
 
-export function EdgeInspector({ schema, index, connection: c, kinds, problems, onChange, onDelete }: EdgeProps) {
+export function EdgeInspector({ schema, index, connection: c, kinds, problems, onChange, onDelete, readOnly }: EdgeProps) {
   const from = schema.elements.find((e) => e.id === c.from);
   const to = schema.elements.find((e) => e.id === c.to);
   const fromKind = from ? kinds[from.kind] : undefined;
@@ -397,7 +407,7 @@ export function EdgeInspector({ schema, index, connection: c, kinds, problems, o
   const set = (path: string) => (raw: string) => onChange((x) => setConnectionField(x, path, raw), `conn:${index}:${path}`);
   const routes = !!fromKind?.routes;
   return (
-    <div className="inspector-body" data-testid="inspector-connection">
+    <fieldset className="plain-fieldset inspector-body" data-testid="inspector-connection" disabled={readOnly}>
       <div className="insp-head">
         <div>
           <div className="insp-title">Connection</div>
@@ -412,9 +422,11 @@ export function EdgeInspector({ schema, index, connection: c, kinds, problems, o
           </div>
         </div>
         <div className="spacer" />
-        <button className="btn btn-small btn-danger" data-testid="delete-connection" onClick={onDelete}>
-          Remove
-        </button>
+        {!readOnly && (
+          <button className="btn btn-small btn-danger" data-testid="delete-connection" onClick={onDelete}>
+            Remove
+          </button>
+        )}
       </div>
       {errs['']?.map((m, i) => (
         <div key={i} className="banner banner-error">
@@ -447,6 +459,6 @@ export function EdgeInspector({ schema, index, connection: c, kinds, problems, o
       ) : (
         (c.weight || c.route) && <div className="muted small">Weight and route apply to load balancer connections only.</div>
       )}
-    </div>
+    </fieldset>
   );
 }

@@ -17,17 +17,26 @@ interface Props {
   kinds: KindInfo[];
   error?: string;
   onAdd: (kind: string) => void;
+  // disabled: why nothing can be added (a viewer's read-only canvas); the
+  // kinds still show, greyed, neither draggable nor clickable.
+  disabled?: string;
 }
 
-export function Palette({ kinds, error, onAdd }: Props) {
+export function Palette({ kinds, error, onAdd, disabled }: Props) {
   const [query, setQuery] = useState('');
   const groups = useMemo(() => groupKinds(kinds, query), [kinds, query]);
+  const off = disabled !== undefined;
   return (
-    <aside className="palette" data-testid="palette" aria-label="Element kinds">
+    <aside className={`palette${off ? ' palette-disabled' : ''}`} data-testid="palette" aria-label="Element kinds" aria-disabled={off || undefined} title={disabled}>
       <div className="palette-search">
         <Icon name="search" size={15} />
-        <input data-testid="palette-search" placeholder="Search kinds" value={query} onChange={(e) => setQuery(e.target.value)} aria-label="Search kinds" />
+        <input data-testid="palette-search" placeholder="Search kinds" value={query} onChange={(e) => setQuery(e.target.value)} aria-label="Search kinds" disabled={off} />
       </div>
+      {off && (
+        <div className="palette-note" data-testid="palette-read-only">
+          {disabled}.
+        </div>
+      )}
       {error && <div className="palette-error">Cannot load kinds: {error}</div>}
       <div className="palette-groups">
         {groups.map(([cat, ks]) => (
@@ -38,18 +47,23 @@ export function Palette({ kinds, error, onAdd }: Props) {
                 key={k.name}
                 className="palette-item"
                 data-testid={`palette-${k.name}`}
-                draggable
+                draggable={!off}
                 role="button"
-                tabIndex={0}
-                title={`${k.description ?? k.label}\nDrag onto the canvas, or click to add.`}
+                tabIndex={off ? -1 : 0}
+                aria-disabled={off || undefined}
+                title={off ? (k.description ?? k.label) : `${k.description ?? k.label}\nDrag onto the canvas, or click to add.`}
                 onDragStart={(e) => {
+                  if (off) {
+                    e.preventDefault();
+                    return;
+                  }
                   e.dataTransfer.setData(KIND_MIME, k.name);
                   e.dataTransfer.setData('text/plain', k.name);
                   e.dataTransfer.effectAllowed = 'copy';
                 }}
-                onClick={() => onAdd(k.name)}
+                onClick={() => !off && onAdd(k.name)}
                 onKeyDown={(e) => {
-                  if (e.key === 'Enter' || e.key === ' ') {
+                  if (!off && (e.key === 'Enter' || e.key === ' ')) {
                     e.preventDefault();
                     onAdd(k.name);
                   }

@@ -1,5 +1,4 @@
 import { useEffect, useState } from 'react';
-import { author, setAuthor } from '../api';
 import { parseList, parseProblemPath } from '../model/form';
 import { DRIVERS, type Problem, type Receiver, type Region, type Schema } from '../model/types';
 import { Field, Select } from './fields';
@@ -89,13 +88,14 @@ function useRows<R>(external: unknown, toRows: () => R[], fromRows: (r: R[]) => 
 interface Props {
   schema: Schema;
   problems: Problem[];
+  // readOnly: every control is disabled (a viewer).
+  readOnly?: boolean;
   onChange: (fn: (s: Schema) => Schema, key: string) => void;
 }
 
-export function SettingsPanel({ schema, problems, onChange }: Props) {
+export function SettingsPanel({ schema, problems, readOnly, onChange }: Props) {
   const [regions, setRegions] = useRows<RegionRow>(schema.regions, () => regionRows(schema.regions), rowsToRegions);
   const [receivers, setReceivers] = useRows<ReceiverRow>(schema.receivers, () => receiverRows(schema.receivers), rowsToReceivers);
-  const [who, setWho] = useState(author());
 
   const projectProblems = problems.filter((p) => parseProblemPath(p.path ?? '').scope === 'project' && !p.element);
   const set = (key: string, value: unknown) =>
@@ -125,7 +125,7 @@ export function SettingsPanel({ schema, problems, onChange }: Props) {
   };
 
   return (
-    <div className="inspector-body" data-testid="settings-panel">
+    <fieldset className="plain-fieldset inspector-body" data-testid="settings-panel" disabled={readOnly}>
       <div className="insp-title">Project settings</div>
       {projectProblems.length > 0 && (
         <div className="banner banner-error">
@@ -247,20 +247,6 @@ export function SettingsPanel({ schema, problems, onChange }: Props) {
         <p className="muted small">Slack webhook URLs are secrets: only their names are stored in the schema.</p>
       </section>
 
-      <section className="insp-group">
-        <h4>You</h4>
-        <Field label="Author name" help="Sent as X-Backplane-Author with saves and deploys; kept in this browser.">
-          <input
-            data-testid="settings-author"
-            value={who}
-            placeholder="anonymous"
-            onChange={(e) => {
-              setWho(e.target.value);
-              setAuthor(e.target.value);
-            }}
-          />
-        </Field>
-      </section>
-    </div>
+    </fieldset>
   );
 }

@@ -1,5 +1,5 @@
 import { yaml as yamlLang } from '@codemirror/lang-yaml';
-import { Annotation, EditorState } from '@codemirror/state';
+import { Annotation, Compartment, EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import { useEffect, useRef, useState } from 'react';
@@ -8,6 +8,11 @@ import { schemaToYaml, yamlToSchema, type YamlError } from '../model/yaml';
 import { Icon } from '../ui/icons';
 
 const external = Annotation.define<boolean>();
+
+// readOnlyExt makes the text read-only (a viewer) or editable again.
+function readOnlyExt(ro: boolean) {
+  return [EditorState.readOnly.of(ro), EditorView.editable.of(!ro)];
+}
 
 const theme = EditorView.theme({
   '&': { height: '100%', backgroundColor: 'var(--bg)', color: 'var(--text)', fontSize: '13px' },
@@ -25,9 +30,12 @@ interface Props {
   onUpload: (s: Schema, name: string) => void;
   onError: (e: YamlError | null) => void;
   error: YamlError | null;
+  // readOnly: the text can be read and copied, not changed; no upload.
+  readOnly?: boolean;
 }
 
-export function YamlView({ schema, onChange, onUpload, onError, error }: Props) {
+export function YamlView({ schema, onChange, onUpload, onError, error, readOnly = false }: Props) {
+  const ro = useRef(new Compartment());
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -61,6 +69,7 @@ export function YamlView({ schema, onChange, onUpload, onError, error }: Props) 
           yamlLang(),
           theme,
           EditorState.tabSize.of(2),
+          ro.current.of(readOnlyExt(readOnly)),
           EditorView.updateListener.of((u) => {
             if (!u.docChanged || u.transactions.some((t) => t.annotation(external))) return;
             clearTimeout(timer.current);
@@ -81,6 +90,10 @@ export function YamlView({ schema, onChange, onUpload, onError, error }: Props) 
     // The editor is created once; later schemas arrive through the effect below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+
+  useEffect(() => {
+    view.current?.dispatch({ effects: ro.current.reconfigure(readOnlyExt(readOnly)) });
+  }, [readOnly]);
 
   // A schema changed elsewhere (undo, canvas, upload): show it, unless the
   // text already says the same (it was typed here) or is being typed.
@@ -124,15 +137,18 @@ export function YamlView({ schema, onChange, onUpload, onError, error }: Props) 
   return (
     <div className="yaml-view" data-testid="yaml-view">
       <div className="yaml-toolbar">
-        <span className="muted small">backplane.yaml — edits apply to the canvas when they parse</span>
+        <span className="muted small">{readOnly ? 'backplane.yaml — read-only' : 'backplane.yaml — edits apply to the canvas when they parse'}</span>
         <div className="spacer" />
         <button className="btn btn-small" data-testid="yaml-download" onClick={download}>
           <Icon name="download" size={14} /> Download
         </button>
-        <button className="btn btn-small" data-testid="yaml-upload" onClick={() => fileInput.current?.click()}>
-          <Icon name="upload" size={14} /> Upload
-        </button>
+        {!readOnly && (
+          <button className="btn btn-small" data-testid="yaml-upload" onClick={() => fileInput.current?.click()}>
+            <Icon name="upload" size={14} /> Upload
+          </button>
+        )}
         <input
+          disabled={readOnly}
           ref={fileInput}
           type="file"
           accept=".yaml,.yml,.json,application/yaml,text/yaml,application/json"

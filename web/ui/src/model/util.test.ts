@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRoute } from '../router';
 import { KINDS, shop } from './fixtures';
 import { combineLights, elementRegions, kindMap, stateLight } from './types';
-import { exportedEnv, groupKinds, pickFiles, slugError } from './util';
+import { exportedEnv, groupKinds, pickFiles, sentence, slugError } from './util';
 
 describe('slugError', () => {
   it('accepts DNS labels', () => {
@@ -102,5 +102,12 @@ describe('parseRoute', () => {
     expect(parseRoute('/p/shop/')).toEqual({ page: 'editor', slug: 'shop' });
     expect(parseRoute('/', '#/p/demo')).toEqual({ page: 'editor', slug: 'demo' });
     expect(parseRoute('/nope')).toEqual({ page: 'projects' });
+  });
+});
+
+describe('sentence', () => {
+  it('capitalizes a server message to show it alone', () => {
+    expect(sentence('wrong name or password')).toBe('Wrong name or password');
+    expect(sentence('')).toBe('');
   });
 });

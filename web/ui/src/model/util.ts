@@ -13,6 +13,12 @@ export function slugError(slug: string): string | undefined {
   return undefined;
 }
 
+// sentence starts a server message (lowercase, as Go errors are) with a
+// capital, to show it alone.
+export function sentence(s: string): string {
+  return s ? s[0].toUpperCase() + s.slice(1) : s;
+}
+
 export function formatTime(s?: string): string {
   if (!s) return '';
   const d = new Date(s);

@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, errorMessage, type Health, type Project } from '../api';
+import { useAuth } from '../auth';
+import { canAdminServer, permissions, roleIn, visibleProjects } from '../model/roles';
 import { formatTime, slugError } from '../model/util';
 import { navigate } from '../router';
 import type { Theme } from '../theme';
-import { ClusterBadge } from '../ui/ClusterBadge';
+import { AppHeader } from '../ui/AppHeader';
 import { Dialog } from '../ui/Dialog';
-import { ThemeToggle } from '../ui/ThemeToggle';
 import { useToast } from '../ui/toast';
 
 interface Props {
@@ -16,6 +17,8 @@ interface Props {
 
 export function ProjectsPage({ theme, toggleTheme, health }: Props) {
   const toast = useToast();
+  const { me, refresh } = useAuth();
+  const serverAdmin = canAdminServer(me);
   const [projects, setProjects] = useState<Project[] | null>(null);
   const [loadError, setLoadError] = useState<string>('');
   const [creating, setCreating] = useState(false);
@@ -38,6 +41,12 @@ export function ProjectsPage({ theme, toggleTheme, health }: Props) {
       .catch((e) => setLoadError(errorMessage(e)));
   }, []);
   useEffect(load, [load]);
+  // Roles change while signed in (an admin adds this user to a project).
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+  // Only the projects the user has a role in: the others answer 404.
+  const shown = projects === null ? null : visibleProjects(me, projects);
 
   const localSlugError = slugTouched || slug ? slugError(slug) : undefined;
 
@@ -95,20 +104,17 @@ export function ProjectsPage({ theme, toggleTheme, health }: Props) {
 
   return (
     <div className="page">
-      <header className="topbar">
-        <div className="brand">Backplane</div>
-        <div className="spacer" />
-        <ClusterBadge health={health} />
-        <ThemeToggle theme={theme} toggle={toggleTheme} />
-      </header>
+      <AppHeader section="projects" theme={theme} toggleTheme={toggleTheme} health={health} />
       <main className="projects">
         <div className="projects-head">
           <h1>Projects</h1>
-          <button className="btn btn-primary" data-testid="new-project" onClick={() => setCreating((c) => !c)}>
-            New project
-          </button>
+          {serverAdmin && (
+            <button className="btn btn-primary" data-testid="new-project" onClick={() => setCreating((c) => !c)}>
+              New project
+            </button>
+          )}
         </div>
-        {creating && (
+        {creating && serverAdmin && (
           <form className="card new-project" onSubmit={create} noValidate>
             <label className="field">
               <span className="field-label">Slug</span>
@@ -151,84 +157,100 @@ export function ProjectsPage({ theme, toggleTheme, health }: Props) {
             Cannot load projects: {loadError}
           </div>
         )}
-        {projects === null && !loadError && <div className="muted">Loading…</div>}
-        {projects && projects.length === 0 && <div className="empty">No projects yet. Create one to start drawing.</div>}
-        {projects && projects.length > 0 && (
+        {shown === null && !loadError && <div className="muted">Loading…</div>}
+        {shown && shown.length === 0 && (
+          <div className="empty" data-testid="projects-empty">
+            {serverAdmin ? 'No projects yet. Create one to start drawing.' : 'You are not a member of any project yet. Ask a project admin to add you.'}
+          </div>
+        )}
+        {shown && shown.length > 0 && (
           <ul className="project-list" data-testid="project-list">
             <li className="project-row project-row-head" aria-hidden="true">
               <span>Name</span>
               <span>Slug</span>
+              <span>Your role</span>
               <span>Revision</span>
               <span>Updated</span>
               <span />
             </li>
-            {projects.map((p) => (
-              <li
-                key={p.slug}
-                className="project-row"
-                data-testid={`project-${p.slug}`}
-                onClick={() => renaming !== p.slug && navigate(`/p/${p.slug}`)}
-              >
-                <span className="project-name">
-                  {renaming === p.slug ? (
-                    <input
-                      data-testid={`rename-input-${p.slug}`}
-                      value={renameValue}
-                      autoFocus
-                      onClick={(e) => e.stopPropagation()}
-                      onChange={(e) => setRenameValue(e.target.value)}
-                      onKeyDown={(e) => {
-                        if (e.key === 'Enter') rename(p);
-                        if (e.key === 'Escape') setRenaming(null);
-                      }}
-                    />
-                  ) : (
-                    <a
-                      href={`/p/${p.slug}`}
-                      data-testid={`open-${p.slug}`}
-                      onClick={(e) => {
-                        e.preventDefault();
-                        e.stopPropagation();
-                        navigate(`/p/${p.slug}`);
-                      }}
-                    >
-                      {p.name || p.slug}
-                    </a>
-                  )}
-                </span>
-                <span className="mono">{p.slug}</span>
-                <span>{p.head ? `rev ${p.head}` : '—'}</span>
-                <span className="muted">{formatTime(p.updated_at)}</span>
-                <span className="row-actions" onClick={(e) => e.stopPropagation()}>
-                  {renaming === p.slug ? (
-                    <>
-                      <button className="btn btn-small btn-primary" data-testid={`rename-save-${p.slug}`} onClick={() => rename(p)}>
-                        Save
-                      </button>
-                      <button className="btn btn-small" onClick={() => setRenaming(null)}>
-                        Cancel
-                      </button>
-                    </>
-                  ) : (
-                    <>
-                      <button
-                        className="btn btn-small"
-                        data-testid={`rename-${p.slug}`}
-                        onClick={() => {
-                          setRenaming(p.slug);
-                          setRenameValue(p.name);
+            {shown.map((p) => {
+              const role = roleIn(me, p.slug);
+              const can = permissions(role);
+              return (
+                <li
+                  key={p.slug}
+                  className="project-row"
+                  data-testid={`project-${p.slug}`}
+                  onClick={() => renaming !== p.slug && navigate(`/p/${p.slug}`)}
+                >
+                  <span className="project-name">
+                    {renaming === p.slug ? (
+                      <input
+                        data-testid={`rename-input-${p.slug}`}
+                        value={renameValue}
+                        autoFocus
+                        onClick={(e) => e.stopPropagation()}
+                        onChange={(e) => setRenameValue(e.target.value)}
+                        onKeyDown={(e) => {
+                          if (e.key === 'Enter') rename(p);
+                          if (e.key === 'Escape') setRenaming(null);
+                        }}
+                      />
+                    ) : (
+                      <a
+                        href={`/p/${p.slug}`}
+                        data-testid={`open-${p.slug}`}
+                        onClick={(e) => {
+                          e.preventDefault();
+                          e.stopPropagation();
+                          navigate(`/p/${p.slug}`);
                         }}
                       >
-                        Rename
-                      </button>
-                      <button className="btn btn-small btn-danger" data-testid={`delete-${p.slug}`} onClick={() => setDeleting(p)}>
-                        Delete
-                      </button>
-                    </>
-                  )}
-                </span>
-              </li>
-            ))}
+                        {p.name || p.slug}
+                      </a>
+                    )}
+                  </span>
+                  <span className="mono">{p.slug}</span>
+                  <span>
+                    <span className={`badge role-badge role-${role ?? 'none'}`} data-testid={`role-${p.slug}`}>
+                      {role ?? 'none'}
+                    </span>
+                  </span>
+                  <span>{p.head ? `rev ${p.head}` : '—'}</span>
+                  <span className="muted">{formatTime(p.updated_at)}</span>
+                  <span className="row-actions" onClick={(e) => e.stopPropagation()}>
+                    {renaming === p.slug ? (
+                      <>
+                        <button className="btn btn-small btn-primary" data-testid={`rename-save-${p.slug}`} onClick={() => rename(p)}>
+                          Save
+                        </button>
+                        <button className="btn btn-small" onClick={() => setRenaming(null)}>
+                          Cancel
+                        </button>
+                      </>
+                    ) : (
+                      can.manageProject && (
+                        <>
+                          <button
+                            className="btn btn-small"
+                            data-testid={`rename-${p.slug}`}
+                            onClick={() => {
+                              setRenaming(p.slug);
+                              setRenameValue(p.name);
+                            }}
+                          >
+                            Rename
+                          </button>
+                          <button className="btn btn-small btn-danger" data-testid={`delete-${p.slug}`} onClick={() => setDeleting(p)}>
+                            Delete
+                          </button>
+                        </>
+                      )
+                    )}
+                  </span>
+                </li>
+              );
+            })}
           </ul>
         )}
       </main>

@@ -18,7 +18,9 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const next = useRef(1);
   const show = useCallback((text: string, kind: ToastKind = 'info') => {
     const id = next.current++;
-    setToasts((t) => [...t.slice(-3), { id, kind, text }]);
+    // The same message twice at once (a 403 shown by the page and by the
+    // app) shows once.
+    setToasts((t) => (t.some((x) => x.text === text && x.kind === kind) ? t : [...t.slice(-3), { id, kind, text }]));
     setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === 'error' ? 6000 : 3500);
   }, []);
   return (
