@@ -81,7 +81,7 @@ func newAuthServer(t *testing.T) *authServer {
 	logs := &lockedBuffer{}
 	cluster := &secretsFake{fakeCluster: newFakeCluster(), set: map[string][]byte{}}
 	srv := New(Config{Store: st, Registry: reg, Cluster: cluster, Version: "test", PublicURL: "http://backplane.test",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Loki: emptyLoki(t), Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	bootstrap(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { srv.Close(); ts.Close() })
@@ -148,6 +148,8 @@ func routeSamples(userID int64) map[string]sample {
 		"POST /projects/:p/rollback":              {path: "/projects/shop/rollback", body: `{"element":"api"}`},
 		"POST /projects/:p/destroy":               {path: "/projects/shop/destroy", body: `{"elements":["worker"]}`},
 		"GET /projects/:p/events":                 {path: "/projects/shop/events", stream: true},
+		"GET /projects/:p/logs":                   {path: "/projects/shop/logs?q=timeout"},
+		"GET /projects/:p/logs/tail":              {path: "/projects/shop/logs/tail", stream: true},
 		"GET /audit":                              {path: "/audit"},
 		"GET /deleted-projects":                   {path: "/deleted-projects"},
 		"GET /deleted-projects/:id":               {path: "/deleted-projects/{deleted}"},

@@ -19,6 +19,11 @@
 // connected to. Status events are each replica's own, from its own Nomad
 // watch. On SQLite events stay in the process: one replica is the limit.
 //
+// Logs (logs.go): a search and a live tail (SSE relayed from Loki's tail
+// websocket) per project, read from Loki through observe/logs. The project
+// matcher comes from the path only; without Loki configured both answer
+// 503 no_loki.
+//
 // A deleted project's audit trail, revisions and deployments stay readable
 // under /audit and /deleted-projects (history.go) until serve purges them.
 package web

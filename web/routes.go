@@ -114,6 +114,8 @@ func (s *Server) table() []route {
 		{"POST", "/projects/:p/rollback", ruleDeployer, long, s.rollback},
 		{"POST", "/projects/:p/destroy", ruleAdmin, long, s.destroy},
 		{"GET", "/projects/:p/events", ruleViewer, 0, s.events},
+		{"GET", "/projects/:p/logs", ruleViewer, short, s.searchLogs},
+		{"GET", "/projects/:p/logs/tail", ruleViewer, 0, s.tailLogs},
 
 		{"GET", "/audit", ruleServerAdmin, short, s.listAudit},
 		{"GET", "/deleted-projects", ruleServerAdmin, short, s.listDeleted},

@@ -2,18 +2,21 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/backplane-dev/backplane/jobs"
+	"github.com/backplane-dev/backplane/observe/logs"
 	"github.com/backplane-dev/backplane/store"
 	"github.com/backplane-dev/backplane/templates"
 	"github.com/backplane-dev/backplane/translator"
@@ -47,6 +50,10 @@ type Config struct {
 	Cluster Cluster
 	// LokiURL is passed to the translator (log shipping).
 	LokiURL string
+	// Loki is where the logs endpoints read logs from (usually the same
+	// URL as LokiURL, with a tenant and basic auth); without a URL they
+	// answer 503 no_loki.
+	Loki    logs.Config
 	Logger  *slog.Logger
 	Version string
 	// Metrics registers the server's metrics; a new registry when nil.
@@ -80,6 +87,13 @@ type Server struct {
 	// trustedProxies is Config.TrustedProxies.
 	trustedProxies []string
 	limiter        *signInLimiter
+
+	// loki reads logs; nil when not configured (lokiErr says why).
+	loki    *logs.Client
+	lokiErr error
+	// closing is closed by Close, which ends every log tail.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New builds the server. Close stops its background watchers.
@@ -101,6 +115,11 @@ func New(cfg Config) *Server {
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trustedProxies: cfg.TrustedProxies,
 		limiter: newSignInLimiter(),
 	}
+	s.loki, s.lokiErr = logs.New(cfg.Loki)
+	if s.lokiErr != nil && !errors.Is(s.lokiErr, logs.ErrNotConfigured) {
+		log.Error("log search is off: the Loki settings are not usable", "error", s.lokiErr)
+	}
+	s.closing = make(chan struct{})
 	s.hub = newHub(s)
 	s.engine = s.routes()
 	return s
@@ -109,8 +128,11 @@ func New(cfg Config) *Server {
 // Handler is the server's http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Close stops the status watchers and ends every event stream.
-func (s *Server) Close() { s.hub.close() }
+// Close stops the status watchers and ends every event stream and log tail.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.hub.close()
+}
 
 // recover turns a panic in a handler into a logged stack and a 500; the
 // process carries on.
@@ -165,7 +187,7 @@ func (s *Server) observe() gin.HandlerFunc {
 		if route == "" {
 			route = "other"
 		}
-		if strings.HasSuffix(route, "/events") {
+		if strings.HasSuffix(route, "/events") || strings.HasSuffix(route, "/logs/tail") {
 			return // streams are counted by the subscriber gauge
 		}
 		code := strconv.Itoa(c.Writer.Status())

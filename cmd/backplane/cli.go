@@ -53,6 +53,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.AddCommand(a.validateCmd(), a.renderCmd(), a.kindsCmd(),
 		a.planCmd(), a.deployCmd(), a.statusCmd(), a.rollbackCmd(), a.destroyCmd(), a.secretsCmd(), a.serveCmd(),
 		a.loginCmd(), a.logoutCmd())
+	root.AddCommand(a.logsCmd())
 	err := root.Execute()
 	if err == nil {
 		return exitOK

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/backplane-dev/backplane/jobs"
+	"github.com/backplane-dev/backplane/observe/logs"
 	"github.com/backplane-dev/backplane/store"
 	"github.com/backplane-dev/backplane/web"
 )
@@ -28,6 +29,7 @@ var version = "dev"
 func (a *app) serveCmd() *cobra.Command {
 	var addr, dataDir, dbURL, lokiURL, seed, keepDeleted string
 	var publicURL, adminTokenFile, tlsCert, tlsKey string
+	var lokiTenant, lokiAuthFile string
 	var trustedProxies []string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -121,7 +123,18 @@ then purged.`,
 			if publicURL == "" {
 				publicURL = scheme + "://" + ln.Addr().String()
 			}
-			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Logger: log,
+			loki := logs.Config{URL: lokiURL, Tenant: lokiTenant}
+			if lokiAuthFile != "" {
+				if err := loki.LoadBasicAuth(lokiAuthFile); err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("serve: --loki-basic-auth-file: %w", err)}
+				}
+			}
+			if lokiURL == "" {
+				log.Info("log search is off: set BACKPLANE_LOKI_URL to Loki's base URL to ship and search logs")
+			} else if _, err := logs.New(loki); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("serve: --loki-url: %w", err)}
+			}
+			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Loki: loki, Logger: log,
 				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies})
 			defer srv.Close()
 			link, err := srv.Bootstrap(ctx, adminToken)
@@ -165,7 +178,9 @@ then purged.`,
 	f.StringVar(&addr, "addr", envOr("BACKPLANE_ADDR", "127.0.0.1:8470"), "address to listen on (env BACKPLANE_ADDR)")
 	f.StringVar(&dataDir, "data", envOr("BACKPLANE_DATA", "backplane-data"), "folder of the SQLite database (env BACKPLANE_DATA)")
 	f.StringVar(&dbURL, "database-url", os.Getenv("BACKPLANE_DATABASE_URL"), "postgres:// URL to use PostgreSQL instead of SQLite (env BACKPLANE_DATABASE_URL)")
-	f.StringVar(&lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki push URL for the logship sidecar (env BACKPLANE_LOKI_URL)")
+	f.StringVar(&lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki's base URL: the logship sidecar pushes there, log search reads from it (env BACKPLANE_LOKI_URL)")
+	f.StringVar(&lokiTenant, "loki-tenant", os.Getenv(logs.EnvTenant), "Loki tenant for log search, sent as X-Scope-OrgID (env "+logs.EnvTenant+")")
+	f.StringVar(&lokiAuthFile, "loki-basic-auth-file", os.Getenv(logs.EnvBasicAuthFile), "file holding user:password for log search in Loki (env "+logs.EnvBasicAuthFile+")")
 	f.StringVar(&seed, "seed", "", "schema file to import as a project when no project of its name exists yet")
 	f.StringVar(&publicURL, "public-url", os.Getenv("BACKPLANE_PUBLIC_URL"), "where browsers and clients reach serve, for sign-in links (env BACKPLANE_PUBLIC_URL; default the listen address)")
 	f.StringVar(&adminTokenFile, "admin-token-file", os.Getenv("BACKPLANE_ADMIN_TOKEN_FILE"),
