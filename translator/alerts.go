@@ -38,7 +38,11 @@ func (t *translation) logship(e *schema.Element, region, driver string) *api.Tas
 		task.Config["command"] = t.opts.Logship.Command
 		task.Config["args"] = args
 	default:
-		task.Artifacts = []*api.TaskArtifact{{GetterSource: new(t.opts.Logship.ArtifactURL), RelativeDest: new("local/logship")}}
+		a := &api.TaskArtifact{GetterSource: new(t.opts.Logship.ArtifactURL), RelativeDest: new("local/logship")}
+		if t.opts.Logship.ArtifactChecksum != "" {
+			a.GetterOptions = map[string]string{"checksum": t.opts.Logship.ArtifactChecksum}
+		}
+		task.Artifacts = []*api.TaskArtifact{a}
 		task.Config["command"] = "${NOMAD_TASK_DIR}/logship/backplane"
 		task.Config["args"] = args
 	}

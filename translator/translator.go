@@ -58,7 +58,9 @@ type Options struct {
 type LogshipOptions struct {
 	Image       string
 	ArtifactURL string
-	Command     string
+	// ArtifactChecksum, "sha256:<hex>", makes Nomad check the download.
+	ArtifactChecksum string
+	Command          string
 }
 
 // Defaults for LogshipOptions.

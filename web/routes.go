@@ -147,6 +147,9 @@ func (s *Server) routes() *gin.Engine {
 		chain = append(chain, s.wrap(rt.h))
 		api.Handle(rt.method, rt.path, chain...)
 	}
+	// The binary for the logship sidecar: public, like the editor's files
+	// (Nomad's artifact fetcher has no credentials; it holds no secret).
+	r.GET("/dist/:file", s.serveDist)
 	ui := s.ui()
 	r.NoRoute(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/api/") {

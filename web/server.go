@@ -66,6 +66,11 @@ type Config struct {
 	// TrustedProxies are the addresses whose X-Forwarded-For is believed
 	// for the client's address (audit, rate limits); none by default.
 	TrustedProxies []string
+	// Logship is how the logship sidecar reaches clients; see dist.go for
+	// the default under exec and raw_exec.
+	Logship translator.LogshipOptions
+	// DistBinary is the binary /dist offers; the running one when empty.
+	DistBinary string
 }
 
 // Server is the HTTP API and the editor.
@@ -87,6 +92,8 @@ type Server struct {
 	// trustedProxies is Config.TrustedProxies.
 	trustedProxies []string
 	limiter        *signInLimiter
+	logship        translator.LogshipOptions
+	dist           *dist
 
 	// loki reads logs; nil when not configured (lokiErr says why).
 	loki    *logs.Client
@@ -113,7 +120,7 @@ func New(cfg Config) *Server {
 		log: log, version: cfg.Version, promReg: reg, metrics: newMetrics(reg),
 		checked: newProblemCache(256), retention: cfg.DeletedRetention,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trustedProxies: cfg.TrustedProxies,
-		limiter: newSignInLimiter(),
+		limiter: newSignInLimiter(), logship: cfg.Logship, dist: newDist(cfg.DistBinary),
 	}
 	s.loki, s.lokiErr = logs.New(cfg.Loki)
 	if s.lokiErr != nil && !errors.Is(s.lokiErr, logs.ErrNotConfigured) {
@@ -130,7 +137,10 @@ func (s *Server) Handler() http.Handler { return s.engine }
 
 // Close stops the status watchers and ends every event stream and log tail.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.dist.close()
+	})
 	s.hub.close()
 }
 

@@ -27,6 +27,7 @@ type project struct {
 type clusterFlags struct {
 	file    string
 	lokiURL string
+	logship translator.LogshipOptions
 	jsonOut bool
 	// server is the Backplane server to go through (see remote.go).
 	server string
@@ -37,7 +38,8 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 	f.cmd = cmd
 	cmd.Flags().StringVar(&f.server, "server", "", "go through this Backplane server (env "+envServer+"; default: the one backplane login stored; --server= talks to Nomad directly)")
 	cmd.Flags().StringVarP(&f.file, "file", "f", "backplane.yaml", "schema file (YAML or JSON; - for stdin)")
-	cmd.Flags().StringVar(&f.lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki push URL for the logship sidecar (env BACKPLANE_LOKI_URL)")
+	cmd.Flags().StringVar(&f.lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki's base URL, where the logship sidecar pushes (env BACKPLANE_LOKI_URL)")
+	logshipFlags(cmd.Flags(), &f.logship)
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print machine-readable JSON")
 }
 
@@ -59,7 +61,7 @@ func (a *app) open(f *clusterFlags) (*project, error) {
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
-	opts := translator.Options{Credentials: cluster.HasVault(), LokiURL: f.lokiURL}
+	opts := translator.Options{Credentials: cluster.HasVault(), LokiURL: f.lokiURL, Logship: f.logship}
 	b, err := a.translate(f.file, s, reg, opts)
 	if err != nil {
 		return nil, err

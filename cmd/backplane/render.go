@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/backplane-dev/backplane/translator"
 )
@@ -81,8 +82,17 @@ log shipping is on when BACKPLANE_LOKI_URL or --loki-url is set.`,
 	f.StringVar(&revision, "revision", "", "schema revision to record in job meta")
 	f.StringVar(&opts.LokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki push URL; turns on the logship sidecar (env BACKPLANE_LOKI_URL)")
 	f.BoolVar(&opts.Credentials, "vault", os.Getenv("VAULT_ADDR") != "", "generate datastore credentials into Vault (default: on when VAULT_ADDR is set)")
-	f.StringVar(&opts.Logship.Image, "logship-image", "", "image of the logship sidecar under docker (default "+translator.DefaultLogshipImage+")")
-	f.StringVar(&opts.Logship.ArtifactURL, "logship-artifact", "", "URL of the backplane binary for the sidecar under exec/raw_exec")
-	f.StringVar(&opts.Logship.Command, "logship-command", "", "path of a backplane binary already on every client (exec/raw_exec)")
+	logshipFlags(f, &opts.Logship)
 	return cmd
+}
+
+// logshipFlags are the settings of how the logship sidecar reaches a
+// client, shared by render, plan, deploy and serve.
+func logshipFlags(f *pflag.FlagSet, o *translator.LogshipOptions) {
+	f.StringVar(&o.Image, "logship-image", os.Getenv("BACKPLANE_LOGSHIP_IMAGE"),
+		"image of the logship sidecar under docker (env BACKPLANE_LOGSHIP_IMAGE; default "+translator.DefaultLogshipImage+")")
+	f.StringVar(&o.ArtifactURL, "logship-artifact", os.Getenv("BACKPLANE_LOGSHIP_ARTIFACT"),
+		"URL of a .tar.gz holding the backplane binary, for the sidecar under exec/raw_exec (env BACKPLANE_LOGSHIP_ARTIFACT; serve defaults to its own /dist)")
+	f.StringVar(&o.Command, "logship-command", os.Getenv("BACKPLANE_LOGSHIP_COMMAND"),
+		"path of a backplane binary already on every client, for exec/raw_exec (env BACKPLANE_LOGSHIP_COMMAND)")
 }

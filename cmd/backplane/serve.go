@@ -20,6 +20,7 @@ import (
 	"github.com/backplane-dev/backplane/jobs"
 	"github.com/backplane-dev/backplane/observe/logs"
 	"github.com/backplane-dev/backplane/store"
+	"github.com/backplane-dev/backplane/translator"
 	"github.com/backplane-dev/backplane/web"
 )
 
@@ -31,6 +32,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var publicURL, adminTokenFile, tlsCert, tlsKey string
 	var lokiTenant, lokiAuthFile string
 	var trustedProxies []string
+	var logship translator.LogshipOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the web editor and the API",
@@ -135,7 +137,7 @@ then purged.`,
 				return &exitError{code: exitUsage, err: fmt.Errorf("serve: --loki-url: %w", err)}
 			}
 			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Loki: loki, Logger: log,
-				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies})
+				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies, Logship: logship})
 			defer srv.Close()
 			link, err := srv.Bootstrap(ctx, adminToken)
 			if err != nil {
@@ -182,6 +184,7 @@ then purged.`,
 	f.StringVar(&lokiTenant, "loki-tenant", os.Getenv(logs.EnvTenant), "Loki tenant for log search, sent as X-Scope-OrgID (env "+logs.EnvTenant+")")
 	f.StringVar(&lokiAuthFile, "loki-basic-auth-file", os.Getenv(logs.EnvBasicAuthFile), "file holding user:password for log search in Loki (env "+logs.EnvBasicAuthFile+")")
 	f.StringVar(&seed, "seed", "", "schema file to import as a project when no project of its name exists yet")
+	logshipFlags(f, &logship)
 	f.StringVar(&publicURL, "public-url", os.Getenv("BACKPLANE_PUBLIC_URL"), "where browsers and clients reach serve, for sign-in links (env BACKPLANE_PUBLIC_URL; default the listen address)")
 	f.StringVar(&adminTokenFile, "admin-token-file", os.Getenv("BACKPLANE_ADMIN_TOKEN_FILE"),
 		"file holding the bootstrap admin API token (env BACKPLANE_ADMIN_TOKEN_FILE; or the token itself in BACKPLANE_ADMIN_TOKEN)")
