@@ -679,3 +679,21 @@ func TestNoSecretLeaks(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectListShowsOnlyYourProjects: the list reveals no project the
+// caller has no role in.
+func TestProjectListShowsOnlyYourProjects(t *testing.T) {
+	as := newAuthServer(t)
+	vera := userToken(t, as.srv, "vera", "shop", store.RoleViewer)
+	r := as.do(t, "GET", "/projects", nil, "Authorization", vera)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"slug":"shop"`) || strings.Contains(string(r.Body), `"slug":"other"`) {
+		t.Errorf("vera's list: %d %s", r.Status, r.Body)
+	}
+	nobody := userToken(t, as.srv, "nobody", "", "")
+	if r := as.do(t, "GET", "/projects", nil, "Authorization", nobody); r.Status != 200 || string(r.Body) != `{"projects":[]}` {
+		t.Errorf("a user with no role: %d %s", r.Status, r.Body)
+	}
+	if r := as.do(t, "GET", "/projects", nil); !strings.Contains(string(r.Body), `"slug":"other"`) {
+		t.Errorf("the server admin's list lacks a project: %s", r.Body)
+	}
+}

@@ -37,15 +37,23 @@ func decodeJSON(c *gin.Context, v any) error {
 	return nil
 }
 
+// listProjects lists the projects the caller has a role in (all of them
+// for a server admin), so the list reveals no more than GET /projects/{p}.
 func (s *Server) listProjects(c *gin.Context) error {
 	ps, err := s.store.ListProjects(c.Request.Context())
 	if err != nil {
 		return err
 	}
-	if ps == nil {
-		ps = []store.Project{}
+	k := callerOf(c)
+	visible := make([]store.Project, 0, len(ps))
+	for _, p := range ps {
+		if _, ok, err := s.projectRole(c, k, p.Slug); err != nil {
+			return err
+		} else if ok {
+			visible = append(visible, p)
+		}
 	}
-	c.JSON(http.StatusOK, gin.H{"projects": ps})
+	c.JSON(http.StatusOK, gin.H{"projects": visible})
 	return nil
 }
 
