@@ -23,6 +23,9 @@ check ./templates jobs web store translator
 check ./translator jobs web store
 check ./jobs web store
 check ./observe web store
+for d in observe/*/ observe/*/*/; do   # observe's sub-packages (logship, logs, ...)
+  [ -d "$d" ] && check "./${d%/}" web store
+done
 check ./store jobs web
 check ./cmd/backplane
 [ $fail = 0 ] && echo "import rules hold"

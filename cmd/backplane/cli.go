@@ -52,7 +52,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.PersistentFlags().StringVar(&a.kindsDir, "kinds-dir", os.Getenv("BACKPLANE_KINDS_DIR"), "folder of user kind files (env BACKPLANE_KINDS_DIR)")
 	root.AddCommand(a.validateCmd(), a.renderCmd(), a.kindsCmd(),
 		a.planCmd(), a.deployCmd(), a.statusCmd(), a.rollbackCmd(), a.destroyCmd(), a.secretsCmd(), a.serveCmd(),
-		a.loginCmd(), a.logoutCmd())
+		a.loginCmd(), a.logoutCmd(), a.logshipCmd())
 	root.AddCommand(a.logsCmd())
 	err := root.Execute()
 	if err == nil {
