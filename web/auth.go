@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -163,8 +164,10 @@ func checkPassword(password, encoded string) bool {
 }
 
 // dummyHash is checked against when a name is unknown, so a wrong name and
-// a wrong password take the same time.
-var dummyHash = hashPassword("backplane-no-such-user")
+// a wrong password take the same time. It is made on first use: argon2id
+// takes 19 MiB, which no process that never signs anyone in should pay
+// (every CLI run and the logship sidecar link this package).
+var dummyHash = sync.OnceValue(func() string { return hashPassword("backplane-no-such-user") })
 
 func errUnauthorized(msg string) *apiError {
 	return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg}

@@ -57,7 +57,7 @@ func (s *Server) login(c *gin.Context) error {
 		return err
 	}
 	if hash == "" {
-		hash = dummyHash // same work whether or not the name exists
+		hash = dummyHash() // same work whether or not the name exists
 	}
 	if !checkPassword(req.Password, hash) || u == nil || u.Disabled {
 		s.limiter.failed(name, addr)
