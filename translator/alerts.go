@@ -30,6 +30,9 @@ func (t *translation) logship(e *schema.Element, region, driver string) *api.Tas
 		"--label", "region=" + region,
 		"--label", "alloc=${NOMAD_ALLOC_ID}",
 	}
+	if t.opts.LokiTenant != "" {
+		args = append(args, "--tenant", t.opts.LokiTenant)
+	}
 	switch {
 	case driver == "docker":
 		task.Config["image"] = t.opts.Logship.Image

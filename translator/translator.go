@@ -46,6 +46,9 @@ type Options struct {
 	// LokiURL turns on log shipping: each long-running group gets a logship
 	// sidecar pushing to it. It must not carry credentials.
 	LokiURL string
+	// LokiTenant is the Loki tenant the sidecar pushes as (X-Scope-OrgID);
+	// empty for a Loki without multi-tenancy.
+	LokiTenant string
 	// Logship says how the sidecar's binary reaches a client.
 	Logship LogshipOptions
 	// Alerting holds Alertmanager settings the rendered config needs.

@@ -233,7 +233,7 @@ func (s *Server) check(sc *schema.Schema) []Problem {
 
 // translate turns a schema into a bundle with the server's options.
 func (s *Server) translate(sc *schema.Schema) (*translator.Bundle, error) {
-	opts := translator.Options{LokiURL: s.lokiURL, Logship: s.logshipOptions()}
+	opts := translator.Options{LokiURL: s.lokiURL, LokiTenant: s.lokiTenant, Logship: s.logshipOptions()}
 	if s.cluster != nil {
 		opts.Credentials = s.cluster.HasVault()
 	}

@@ -75,17 +75,18 @@ type Config struct {
 
 // Server is the HTTP API and the editor.
 type Server struct {
-	store   store.Store
-	reg     *templates.Registry
-	cluster Cluster
-	lokiURL string
-	log     *slog.Logger
-	version string
-	hub     *Hub
-	metrics *metrics
-	promReg *prometheus.Registry
-	engine  *gin.Engine
-	checked *problemCache
+	store      store.Store
+	reg        *templates.Registry
+	cluster    Cluster
+	lokiURL    string
+	lokiTenant string
+	log        *slog.Logger
+	version    string
+	hub        *Hub
+	metrics    *metrics
+	promReg    *prometheus.Registry
+	engine     *gin.Engine
+	checked    *problemCache
 	// retention is Config.DeletedRetention.
 	retention time.Duration
 	publicURL string
@@ -116,7 +117,7 @@ func New(cfg Config) *Server {
 		reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	}
 	s := &Server{
-		store: cfg.Store, reg: cfg.Registry, cluster: cfg.Cluster, lokiURL: cfg.LokiURL,
+		store: cfg.Store, reg: cfg.Registry, cluster: cfg.Cluster, lokiURL: cfg.LokiURL, lokiTenant: cfg.Loki.Tenant,
 		log: log, version: cfg.Version, promReg: reg, metrics: newMetrics(reg),
 		checked: newProblemCache(256), retention: cfg.DeletedRetention,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trustedProxies: cfg.TrustedProxies,

@@ -25,10 +25,11 @@ type project struct {
 
 // clusterFlags are the flags of every command that talks to the cluster.
 type clusterFlags struct {
-	file    string
-	lokiURL string
-	logship translator.LogshipOptions
-	jsonOut bool
+	file       string
+	lokiURL    string
+	lokiTenant string
+	logship    translator.LogshipOptions
+	jsonOut    bool
 	// server is the Backplane server to go through (see remote.go).
 	server string
 	cmd    *cobra.Command
@@ -39,6 +40,7 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.server, "server", "", "go through this Backplane server (env "+envServer+"; default: the one backplane login stored; --server= talks to Nomad directly)")
 	cmd.Flags().StringVarP(&f.file, "file", "f", "backplane.yaml", "schema file (YAML or JSON; - for stdin)")
 	cmd.Flags().StringVar(&f.lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki's base URL, where the logship sidecar pushes (env BACKPLANE_LOKI_URL)")
+	cmd.Flags().StringVar(&f.lokiTenant, "loki-tenant", os.Getenv("BACKPLANE_LOKI_TENANT"), "Loki tenant the sidecar pushes as (env BACKPLANE_LOKI_TENANT)")
 	logshipFlags(cmd.Flags(), &f.logship)
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print machine-readable JSON")
 }
@@ -61,7 +63,7 @@ func (a *app) open(f *clusterFlags) (*project, error) {
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
-	opts := translator.Options{Credentials: cluster.HasVault(), LokiURL: f.lokiURL, Logship: f.logship}
+	opts := translator.Options{Credentials: cluster.HasVault(), LokiURL: f.lokiURL, LokiTenant: f.lokiTenant, Logship: f.logship}
 	b, err := a.translate(f.file, s, reg, opts)
 	if err != nil {
 		return nil, err

@@ -82,6 +82,7 @@ log shipping is on when BACKPLANE_LOKI_URL or --loki-url is set.`,
 	f.StringVar(&revision, "revision", "", "schema revision to record in job meta")
 	f.StringVar(&opts.LokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki push URL; turns on the logship sidecar (env BACKPLANE_LOKI_URL)")
 	f.BoolVar(&opts.Credentials, "vault", os.Getenv("VAULT_ADDR") != "", "generate datastore credentials into Vault (default: on when VAULT_ADDR is set)")
+	f.StringVar(&opts.LokiTenant, "loki-tenant", os.Getenv("BACKPLANE_LOKI_TENANT"), "Loki tenant the sidecar pushes as (env BACKPLANE_LOKI_TENANT)")
 	logshipFlags(f, &opts.Logship)
 	return cmd
 }

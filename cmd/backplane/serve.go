@@ -181,7 +181,7 @@ then purged.`,
 	f.StringVar(&dataDir, "data", envOr("BACKPLANE_DATA", "backplane-data"), "folder of the SQLite database (env BACKPLANE_DATA)")
 	f.StringVar(&dbURL, "database-url", os.Getenv("BACKPLANE_DATABASE_URL"), "postgres:// URL to use PostgreSQL instead of SQLite (env BACKPLANE_DATABASE_URL)")
 	f.StringVar(&lokiURL, "loki-url", os.Getenv("BACKPLANE_LOKI_URL"), "Loki's base URL: the logship sidecar pushes there, log search reads from it (env BACKPLANE_LOKI_URL)")
-	f.StringVar(&lokiTenant, "loki-tenant", os.Getenv(logs.EnvTenant), "Loki tenant for log search, sent as X-Scope-OrgID (env "+logs.EnvTenant+")")
+	f.StringVar(&lokiTenant, "loki-tenant", os.Getenv(logs.EnvTenant), "Loki tenant: the logship sidecar pushes as it and log search reads as it, sent as X-Scope-OrgID (env "+logs.EnvTenant+")")
 	f.StringVar(&lokiAuthFile, "loki-basic-auth-file", os.Getenv(logs.EnvBasicAuthFile), "file holding user:password for log search in Loki (env "+logs.EnvBasicAuthFile+")")
 	f.StringVar(&seed, "seed", "", "schema file to import as a project when no project of its name exists yet")
 	logshipFlags(f, &logship)
