@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,14 +39,65 @@ type realLoki struct {
 	out *syncBuffer
 }
 
-// startLoki starts Loki (single binary, filesystem storage, in-memory
-// ring, multi-tenant) on free loopback ports and waits for /ready; it is
-// stopped in t.Cleanup.
+// sharedLoki is the one Loki of a test run: starting one takes 15-40 s,
+// so the suites that need it share it (each uses projects of its own, and
+// every query is scoped to a project). TestMain stops it.
+var sharedLoki struct {
+	once sync.Once
+	l    *realLoki
+	stop func()
+	err  error
+}
+
+// startLoki returns the run's Loki (single binary, filesystem storage,
+// in-memory ring, multi-tenant) on free loopback ports, started by the
+// first test that asks and ready; it skips without the binary.
 func startLoki(t *testing.T) *realLoki {
 	t.Helper()
-	bin := agent.Require(t, "loki")
-	ports := agent.FreePorts(t, 2)
-	dir := t.TempDir()
+	agent.Require(t, "loki")
+	sharedLoki.once.Do(func() { sharedLoki.l, sharedLoki.stop, sharedLoki.err = launchLoki() })
+	if sharedLoki.err != nil {
+		t.Fatal(sharedLoki.err)
+	}
+	l := sharedLoki.l
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("loki output (last 3000 bytes):\n%s", tailString(l.out.String(), 3000))
+		}
+	})
+	return l
+}
+
+func tailString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedLoki.stop != nil {
+		sharedLoki.stop()
+	}
+	os.Exit(code)
+}
+
+// launchLoki starts Loki and waits for /ready; stop ends it and removes
+// its data.
+func launchLoki() (l *realLoki, stop func(), err error) {
+	bin, err := exec.LookPath("loki")
+	if err != nil {
+		return nil, nil, err
+	}
+	ports, err := freeLoopbackPorts(2)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "backplane-loki")
+	if err != nil {
+		return nil, nil, err
+	}
 	config := fmt.Sprintf(`auth_enabled: true
 server:
   http_listen_address: 127.0.0.1
@@ -76,19 +128,19 @@ analytics:
 `, ports[0], ports[1], dir)
 	cfgFile := filepath.Join(dir, "loki.yaml")
 	if err := os.WriteFile(cfgFile, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	cmd := exec.Command(bin, "-config.file="+cfgFile)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start loki: %v", err)
+		return nil, nil, fmt.Errorf("start loki: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	l := &realLoki{URL: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), out: out}
-	t.Cleanup(func() {
+	l = &realLoki{URL: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), out: out}
+	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
@@ -96,32 +148,44 @@ analytics:
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
-		if t.Failed() {
-			t.Logf("loki output:\n%s", out.String())
-		}
-	})
+		_ = os.RemoveAll(dir)
+	}
 	began := time.Now()
 	deadline := began.Add(90 * time.Second)
 	for {
 		select {
 		case <-done:
-			t.Fatalf("loki exited while starting:\n%s", out.String())
+			stop()
+			return nil, nil, fmt.Errorf("loki exited while starting:\n%s", out.String())
 		default:
 		}
 		resp, err := http.Get(l.URL + "/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return l, stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("loki not ready after %s:\n%s", time.Since(began), out.String())
+			stop()
+			return nil, nil, fmt.Errorf("loki not ready after %s:\n%s", time.Since(began), out.String())
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Logf("loki ready in %s", time.Since(began).Round(100*time.Millisecond))
-	return l
+}
+
+// freeLoopbackPorts returns n distinct free TCP ports on 127.0.0.1.
+func freeLoopbackPorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }
 
 // syncBuffer is a process's output, read while it is written.
