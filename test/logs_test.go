@@ -75,10 +75,15 @@ func tailString(s string, n int) string {
 	return s[len(s)-n:]
 }
 
+// TestMain stops what the run's suites shared: the Loki, and the CLI
+// binary built for them.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if sharedLoki.stop != nil {
 		sharedLoki.stop()
+	}
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)
 }
