@@ -75,18 +75,6 @@ func tailString(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-// TestMain stops what the run's suites shared: the Loki, and the CLI
-// binary built for them.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedLoki.stop != nil {
-		sharedLoki.stop()
-	}
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
-	os.Exit(code)
-}
 
 // launchLoki starts Loki and waits for /ready; stop ends it and removes
 // its data.
