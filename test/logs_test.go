@@ -75,7 +75,6 @@ func tailString(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-
 // launchLoki starts Loki and waits for /ready; stop ends it and removes
 // its data.
 func launchLoki() (l *realLoki, stop func(), err error) {
