@@ -173,8 +173,9 @@ export async function api(method, p, body, headers = {}) {
 export async function signIn(page, name = E2E_USER, password = E2E_PASSWORD, path = '/') {
   await page.goto(`${BASE_URL}${path}`);
   await visible(page, 'sign-in-name', 15_000);
+  // The sign-in form shows at once; the address changes right after it.
+  await waitFor(() => new URL(page.url()).pathname === '/sign-in', `a signed-out browser at ${path} to be sent to /sign-in (at ${page.url()})`, 5_000);
   const u = new URL(page.url());
-  check(u.pathname === '/sign-in', `a signed-out browser at ${path} is at ${page.url()}, want /sign-in`);
   if (path !== '/') check(u.searchParams.get('next') === path, `the sign-in page does not remember ${path}: ${page.url()}`);
   await tid(page, 'sign-in-name').fill(name);
   await tid(page, 'sign-in-password').fill(password);

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, auth, errorMessage, setApiHooks, type Health } from './api';
 import { AuthContext, type AuthState } from './auth';
 import { EditorPage } from './editor/EditorPage';
@@ -6,6 +6,7 @@ import type { Me } from './model/roles';
 import { sentence } from './model/util';
 import { AuditPage } from './pages/AuditPage';
 import { LinkPage } from './pages/LinkPage';
+import { LogsPage } from './pages/LogsPage';
 import { ProjectsPage } from './pages/ProjectsPage';
 import { SignInPage } from './pages/SignInPage';
 import { TokensPage } from './pages/TokensPage';
@@ -87,7 +88,9 @@ function Shell() {
 
   // Signed out on a page that needs a user: the sign-in page, remembering
   // where they were. Signed in on the sign-in page: where they wanted to go.
-  useEffect(() => {
+  // A layout effect, so the address changes with the page shown (no moment
+  // shows the sign-in form at the old address).
+  useLayoutEffect(() => {
     if (me === null && !isSignInPage(route)) navigate(signInPath(here()), { replace: true });
     if (me && route.page === 'sign-in') navigate(route.next, { replace: true });
   }, [me, route]);
@@ -135,6 +138,9 @@ function Shell() {
       break;
     case 'audit':
       page = <AuditPage key={route.slug} slug={route.slug} {...common} />;
+      break;
+    case 'logs':
+      page = <LogsPage key={route.slug} slug={route.slug} {...common} />;
       break;
     case 'tokens':
       page = <TokensPage {...common} />;

@@ -1,6 +1,7 @@
 // Client for the Backplane HTTP API (web/API.md). Every call goes with the
 // session cookie of this origin; changes carry the session's CSRF token;
 // a 401 or a 403 anywhere reaches the app through setApiHooks.
+import type { LogLine } from './model/logs';
 import type { Me, Role, TokenInfo, User } from './model/roles';
 import type { KindInfo, Problem, Schema, Status } from './model/types';
 
@@ -424,6 +425,26 @@ export const api = {
     request<{ deployments: Deployment[] }>('GET', `/projects/${enc(p)}/deployments`).then((r) => r.data.deployments ?? []),
   status: (p: string) => request<{ statuses: Status[] }>('GET', `/projects/${enc(p)}/status`).then((r) => r.data.statuses ?? []),
   eventsUrl: (p: string) => `${API_BASE}/projects/${enc(p)}/events`,
+};
+
+// ---- logs (web/API.md, Logs): always within the project of the path ----
+
+export interface LogPage {
+  lines: LogLine[];
+  // next: pass it back as cursor (same filters) for the following page;
+  // '' when there is nothing more.
+  next: string;
+}
+
+export const logs = {
+  // search is one page of GET /projects/{p}/logs; query is model/logs.ts's
+  // searchQuery. 503 no_loki without Loki; 400 with the parameter at fault
+  // in `path` (a bad regex: `regex`).
+  search: (p: string, query: string, signal?: AbortSignal) =>
+    request<Partial<LogPage>>('GET', `/projects/${enc(p)}/logs?${query}`, { signal }).then((r) => ({ lines: r.data?.lines ?? [], next: r.data?.next ?? '' })),
+  // tailUrl is the live tail (Server-Sent Events: line, notice, error);
+  // query is model/logs.ts's tailQuery.
+  tailUrl: (p: string, query: string) => `${API_BASE}/projects/${enc(p)}/logs/tail${query ? `?${query}` : ''}`,
 };
 
 export function problemsOf(e: unknown): Problem[] {

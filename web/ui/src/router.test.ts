@@ -7,6 +7,8 @@ describe('parseRoute', () => {
     expect(parseRoute('/p/shop')).toEqual({ page: 'editor', slug: 'shop' });
     expect(parseRoute('/p/shop/')).toEqual({ page: 'editor', slug: 'shop' });
     expect(parseRoute('/p/shop/audit')).toEqual({ page: 'audit', slug: 'shop' });
+    expect(parseRoute('/p/shop/logs')).toEqual({ page: 'logs', slug: 'shop' });
+    expect(parseRoute('/p/shop/logs/', '', '?element=api')).toEqual({ page: 'logs', slug: 'shop' });
     expect(parseRoute('/tokens')).toEqual({ page: 'tokens' });
     expect(parseRoute('/users/')).toEqual({ page: 'users' });
     expect(parseRoute('/sign-in')).toEqual({ page: 'sign-in', next: '/' });
@@ -17,6 +19,7 @@ describe('parseRoute', () => {
   it('takes the hash form too', () => {
     expect(parseRoute('/', '#/p/shop')).toEqual({ page: 'editor', slug: 'shop' });
     expect(parseRoute('/', '#/p/shop/audit')).toEqual({ page: 'audit', slug: 'shop' });
+    expect(parseRoute('/', '#/p/shop/logs')).toEqual({ page: 'logs', slug: 'shop' });
   });
   it('tells the pages a signed-out user may see', () => {
     expect(isSignInPage(parseRoute('/sign-in'))).toBe(true);

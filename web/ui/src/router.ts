@@ -1,5 +1,6 @@
 // A tiny router: `/` is the project list, `/p/<slug>` the editor,
-// `/p/<slug>/audit` a project's audit log, `/sign-in` (with `?next=<path>`)
+// `/p/<slug>/audit` a project's audit log, `/p/<slug>/logs` its logs
+// (filters in the query), `/sign-in` (with `?next=<path>`)
 // the sign-in page, `/sign-in/link#<code>` a one-time sign-in link, `/tokens`
 // the user's API tokens and `/users` the server admins' user list. The hash
 // form `#/p/<slug>` is accepted too, for servers without a fallback route.
@@ -9,6 +10,7 @@ export type Route =
   | { page: 'projects' }
   | { page: 'editor'; slug: string }
   | { page: 'audit'; slug: string }
+  | { page: 'logs'; slug: string }
   | { page: 'sign-in'; next: string }
   | { page: 'link' }
   | { page: 'tokens' }
@@ -25,6 +27,8 @@ export function parseRoute(pathname: string, hash = '', search = ''): Route {
   const h = hash.replace(/^#/, '');
   const a = /^\/p\/([^/?#]+)\/audit\/?$/.exec(pathname) ?? /^\/p\/([^/?#]+)\/audit\/?$/.exec(h);
   if (a) return { page: 'audit', slug: decodeURIComponent(a[1]) };
+  const l = /^\/p\/([^/?#]+)\/logs\/?$/.exec(pathname) ?? /^\/p\/([^/?#]+)\/logs\/?$/.exec(h);
+  if (l) return { page: 'logs', slug: decodeURIComponent(l[1]) };
   const m = /^\/p\/([^/?#]+)\/?$/.exec(pathname) ?? /^\/p\/([^/?#]+)\/?$/.exec(h);
   if (m) return { page: 'editor', slug: decodeURIComponent(m[1]) };
   return { page: 'projects' };

@@ -40,7 +40,9 @@ import {
   type Schema,
   type Status,
 } from '../model/types';
+import { filtersToSearch } from '../model/logs';
 import { yamlToSchema, type YamlError } from '../model/yaml';
+import { LogsView } from '../logs/LogsView';
 import { navigate } from '../router';
 import type { Theme } from '../theme';
 import { ClusterBadge } from '../ui/ClusterBadge';
@@ -90,7 +92,7 @@ function normalizeSchema(s: Schema | undefined, slug: string): Schema {
   return out;
 }
 
-type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members';
+type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members' | 'logs';
 interface Selection {
   nodes: string[];
   edges: string[];
@@ -513,6 +515,9 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
     if (planOpen || conflict || op) return;
     const mod = e.ctrlKey || e.metaKey;
     const k = e.key.toLowerCase();
+    // Keys in the Logs tab are the logs' (Delete on a focused line's label
+    // must not remove the element, Ctrl+A selects text); Ctrl+S still saves.
+    if (t?.closest?.('.logs') && !(mod && k === 's')) return;
     if (readOnly) {
       // Reading only: select, copy (nothing to paste into), Escape.
       if (view !== 'canvas') return;
@@ -746,6 +751,12 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
               },
             },
             {
+              label: 'Logs',
+              testid: 'open-logs',
+              title: `Search and live-tail the logs of every element of ${slug}`,
+              onSelect: () => navigate(`/p/${slug}/logs`),
+            },
+            {
               label: 'Members',
               testid: 'open-members',
               title: `Who has which role in ${slug}`,
@@ -789,7 +800,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
           </button>
         </div>
       )}
-      <div className="workspace">
+      <div className={`workspace${tab === 'logs' ? ' wide-panel' : ''}`}>
         <Palette kinds={kinds} error={kindsError} onAdd={(k) => addKind(k)} disabled={readOnly ? readOnlyReason(role, slug) : undefined} />
         <div className="center">
           <div className="center-main">
@@ -838,6 +849,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                 ['settings', 'Project'],
                 ['history', 'History'],
                 ['members', 'Members'],
+                ['logs', 'Logs'],
               ] as [Tab, string][]
             ).map(([t, label]) => (
               <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} data-testid={`tab-${t}`} onClick={() => setTab(t)}>
@@ -845,7 +857,26 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
               </button>
             ))}
           </div>
-          <div className="inspector-scroll">
+          {tab === 'logs' &&
+            (selectedEl ? (
+              <LogsView
+                slug={slug}
+                element={selectedEl.id}
+                regions={elementRegions(schema, selectedEl)}
+                compact
+                onOpenPage={(f) => navigate(`/p/${slug}/logs${filtersToSearch(f)}`)}
+              />
+            ) : (
+              <div className="inspector-body muted" data-testid="logs-select-element">
+                <p>Select an element on the canvas to search and live-tail its logs here.</p>
+                <p>
+                  <button className="btn btn-small" data-testid="logs-open-project" onClick={() => navigate(`/p/${slug}/logs`)}>
+                    <Icon name="logs" size={14} /> All of {slug}'s logs
+                  </button>
+                </p>
+              </div>
+            ))}
+          <div className="inspector-scroll" hidden={tab === 'logs'}>
             {tab === 'inspector' &&
               (selectedEl ? (
                 <ElementInspector
