@@ -335,24 +335,36 @@ func scanRevisionItem(r rowScanner) (*Revision, error) {
 	return &rev, nil
 }
 
-// GetRevision returns revision n with its YAML; n == 0 means the head.
-// ErrNotFound if the project or the revision does not exist (a project
-// with no revision has no head).
-func (s *sqlStore) GetRevision(ctx context.Context, slug string, n int64) (_ *Revision, err error) {
-	defer annotateRevision(&err, slug, n)
+// revisionHistory is where a project's revisions are read: a live
+// project's, keyed by slug, or a deleted project's archive, keyed by its ID.
+type revisionHistory struct {
+	projects, projectKey string // the project table and its key column
+	revisions, key       string // the revision table and its project column
+	arg                  any    // the slug or the deleted project's ID
+	// exists says whether the project exists, with the error to return.
+	exists func(context.Context) error
+}
+
+func (s *sqlStore) liveHistory(slug string) revisionHistory {
+	return revisionHistory{projects: "projects", projectKey: "slug", revisions: "revisions", key: "project", arg: slug,
+		exists: func(ctx context.Context) error { return requireProject(ctx, slug, s.projectExists) }}
+}
+
+// getRevision reads revision n of a history; n == 0 means the head.
+func (s *sqlStore) getRevision(ctx context.Context, h revisionHistory, n int64) (*Revision, error) {
 	var row *sql.Row
 	if n == 0 {
 		row = s.db.QueryRowContext(ctx,
 			`SELECT r.project, r.number, r.yaml, r.author, r.message, r.created_at, r.digest
-			 FROM projects p JOIN revisions r ON r.project = p.slug AND r.number = p.head
-			 WHERE p.slug = $1`, slug)
+			 FROM `+h.projects+` p JOIN `+h.revisions+` r ON r.`+h.key+` = p.`+h.projectKey+` AND r.number = p.head
+			 WHERE p.`+h.projectKey+` = $1`, h.arg)
 	} else {
 		row = s.db.QueryRowContext(ctx,
-			`SELECT `+revisionCols+` FROM revisions WHERE project = $1 AND number = $2`, slug, n)
+			`SELECT `+revisionCols+` FROM `+h.revisions+` WHERE `+h.key+` = $1 AND number = $2`, h.arg, n)
 	}
 	r, err := scanRevision(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		if err := requireProject(ctx, slug, s.projectExists); err != nil {
+		if err := h.exists(ctx); err != nil {
 			return nil, err
 		}
 		return nil, errNoRevision
@@ -360,17 +372,15 @@ func (s *sqlStore) GetRevision(ctx context.Context, slug string, n int64) (_ *Re
 	return r, err
 }
 
-// ListRevisions returns revisions newest first without their YAML: at most
-// limit (DefaultLimit when <= 0, at most MaxLimit), only numbers below
-// before when before > 0. ErrNotFound if the project does not exist.
-func (s *sqlStore) ListRevisions(ctx context.Context, slug string, limit int, before int64) (_ []Revision, err error) {
-	defer annotate(&err, "list revisions of %s", slug)
+// listRevisions reads a history's revisions newest first, without their
+// YAML: at most limit, only numbers below before when before > 0.
+func (s *sqlStore) listRevisions(ctx context.Context, h revisionHistory, limit int, before int64) ([]Revision, error) {
 	if before <= 0 {
 		before = math.MaxInt64
 	}
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+revisionItemCols+` FROM revisions WHERE project = $1 AND number < $2
-		 ORDER BY number DESC LIMIT $3`, slug, before, clampLimit(limit))
+		`SELECT `+revisionItemCols+` FROM `+h.revisions+` WHERE `+h.key+` = $1 AND number < $2
+		 ORDER BY number DESC LIMIT $3`, h.arg, before, clampLimit(limit))
 	if err != nil {
 		return nil, err
 	}
@@ -379,11 +389,27 @@ func (s *sqlStore) ListRevisions(ctx context.Context, slug string, limit int, be
 		return nil, err
 	}
 	if len(out) == 0 {
-		if err := requireProject(ctx, slug, s.projectExists); err != nil {
+		if err := h.exists(ctx); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// GetRevision returns revision n with its YAML; n == 0 means the head.
+// ErrNotFound if the project or the revision does not exist (a project
+// with no revision has no head).
+func (s *sqlStore) GetRevision(ctx context.Context, slug string, n int64) (_ *Revision, err error) {
+	defer annotateRevision(&err, slug, n)
+	return s.getRevision(ctx, s.liveHistory(slug), n)
+}
+
+// ListRevisions returns revisions newest first without their YAML: at most
+// limit (DefaultLimit when <= 0, at most MaxLimit), only numbers below
+// before when before > 0. ErrNotFound if the project does not exist.
+func (s *sqlStore) ListRevisions(ctx context.Context, slug string, limit int, before int64) (_ []Revision, err error) {
+	defer annotate(&err, "list revisions of %s", slug)
+	return s.listRevisions(ctx, s.liveHistory(slug), limit, before)
 }
 
 // --- deployments ---

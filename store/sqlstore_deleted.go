@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
 	"time"
 )
 
@@ -114,48 +113,19 @@ func (s *sqlStore) requireDeleted(ctx context.Context, id int64) error {
 // id; ErrNotFound if either does not exist.
 func (s *sqlStore) GetDeletedRevision(ctx context.Context, id, n int64) (_ *Revision, err error) {
 	defer annotateDeletedRevision(&err, id, n)
-	var row *sql.Row
-	if n == 0 {
-		row = s.db.QueryRowContext(ctx,
-			`SELECT r.project, r.number, r.yaml, r.author, r.message, r.created_at, r.digest
-			 FROM deleted_projects p JOIN deleted_revisions r ON r.deleted_project = p.id AND r.number = p.head
-			 WHERE p.id = $1`, id)
-	} else {
-		row = s.db.QueryRowContext(ctx,
-			`SELECT `+revisionCols+` FROM deleted_revisions WHERE deleted_project = $1 AND number = $2`, id, n)
-	}
-	r, err := scanRevision(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		if err := s.requireDeleted(ctx, id); err != nil {
-			return nil, err
-		}
-		return nil, errNoRevision
-	}
-	return r, err
+	return s.getRevision(ctx, s.deletedHistory(id), n)
 }
 
 // ListDeletedRevisions is ListRevisions for deleted project id.
 func (s *sqlStore) ListDeletedRevisions(ctx context.Context, id int64, limit int, before int64) (_ []Revision, err error) {
 	defer annotate(&err, "list revisions of deleted project %d", id)
-	if before <= 0 {
-		before = math.MaxInt64
-	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+revisionItemCols+` FROM deleted_revisions WHERE deleted_project = $1 AND number < $2
-		 ORDER BY number DESC LIMIT $3`, id, before, clampLimit(limit))
-	if err != nil {
-		return nil, err
-	}
-	out, err := collect(rows, scanRevisionItem)
-	if err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		if err := s.requireDeleted(ctx, id); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return s.listRevisions(ctx, s.deletedHistory(id), limit, before)
+}
+
+// deletedHistory is the revision archive of deleted project id.
+func (s *sqlStore) deletedHistory(id int64) revisionHistory {
+	return revisionHistory{projects: "deleted_projects", projectKey: "id", revisions: "deleted_revisions", key: "deleted_project", arg: id,
+		exists: func(ctx context.Context) error { return s.requireDeleted(ctx, id) }}
 }
 
 // ListDeletedDeployments returns the deployments of deleted project id,
