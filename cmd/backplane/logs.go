@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -362,49 +361,25 @@ func (s *remoteLogs) tailOnce(ctx context.Context, start time.Time, seen *logs.D
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		return false, parseServerError(resp, data)
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	var event string
-	var data []string
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			payload := []byte(strings.Join(data, "\n"))
-			switch event {
-			case "line":
-				var l logs.Line
-				if json.Unmarshal(payload, &l) == nil && seen.Fresh(l) {
-					delivered = true
-					if err := fn(l); err != nil {
-						return delivered, err
-					}
-				}
-			case "notice", "error":
-				var m struct {
-					Message string `json:"message"`
-				}
-				if json.Unmarshal(payload, &m) == nil && m.Message != "" {
-					fmt.Fprintf(s.r.warn, "logs: %s\n", m.Message)
-				}
+	err = readEvents(resp.Body, func(event, data string) error {
+		switch event {
+		case "line":
+			var l logs.Line
+			if json.Unmarshal([]byte(data), &l) == nil && seen.Fresh(l) {
+				delivered = true
+				return fn(l)
 			}
-			event, data = "", nil
-		case strings.HasPrefix(line, ":"):
-		default:
-			field, value, _ := strings.Cut(line, ":")
-			value = strings.TrimPrefix(value, " ")
-			switch field {
-			case "event":
-				event = value
-			case "data":
-				data = append(data, value)
+		case "notice", "error":
+			var m struct {
+				Message string `json:"message"`
+			}
+			if json.Unmarshal([]byte(data), &m) == nil && m.Message != "" {
+				fmt.Fprintf(s.r.warn, "logs: %s\n", m.Message)
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return delivered, &netError{err: err}
-	}
-	return delivered, nil
+		return nil
+	})
+	return delivered, err
 }
 
 func (s *remoteLogs) fail(err error) error {

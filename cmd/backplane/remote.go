@@ -411,7 +411,26 @@ func (r *remote) stream(ctx context.Context, project string, fn func(jobs.Status
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		return false, parseServerError(resp, data)
 	}
-	sc := bufio.NewScanner(resp.Body)
+	err = readEvents(resp.Body, func(event, data string) error {
+		if event != "status" || data == "" {
+			return nil
+		}
+		var st jobs.Status
+		if json.Unmarshal([]byte(data), &st) == nil {
+			delivered = true
+			fn(st)
+		}
+		return nil
+	})
+	return delivered, err
+}
+
+// readEvents reads a Server-Sent Events stream until it ends, calling fn
+// with each event's name and data (its data lines joined by newlines);
+// comments (": ping") are skipped. An error from fn stops the reading and
+// is returned; a broken stream is a netError.
+func readEvents(body io.Reader, fn func(event, data string) error) error {
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	var event string
 	var data []string
@@ -419,12 +438,8 @@ func (r *remote) stream(ctx context.Context, project string, fn func(jobs.Status
 		line := sc.Text()
 		switch {
 		case line == "":
-			if event == "status" && len(data) > 0 {
-				var s jobs.Status
-				if err := json.Unmarshal([]byte(strings.Join(data, "\n")), &s); err == nil {
-					delivered = true
-					fn(s)
-				}
+			if err := fn(event, strings.Join(data, "\n")); err != nil {
+				return err
 			}
 			event, data = "", nil
 		case strings.HasPrefix(line, ":"):
@@ -441,7 +456,7 @@ func (r *remote) stream(ctx context.Context, project string, fn func(jobs.Status
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return delivered, &netError{err: err}
+		return &netError{err: err}
 	}
-	return delivered, nil
+	return nil
 }
