@@ -319,33 +319,18 @@ func (s *remoteLogs) page(ctx context.Context, limit int, cursor string) (*logs.
 // tail follows the server's SSE tail; a dropped stream is reopened from
 // the newest line's time, with backoff, without repeating lines.
 func (s *remoteLogs) tail(ctx context.Context, start time.Time, seen *logs.Dedup, fn func(logs.Line) error) error {
-	delay := streamRetryMin
-	for {
-		delivered, err := s.tailOnce(ctx, start, seen, fn)
-		if ctx.Err() != nil {
-			return nil
+	first := true
+	err := s.r.reconnect(ctx, "the tail", func() (bool, error) {
+		if t := seen.Resume(); !first && !t.IsZero() {
+			start = t // a reopened tail resumes from the newest line seen
 		}
-		if fatal(err) {
-			return err
-		}
-		if delivered {
-			delay = streamRetryMin
-		}
-		reason := "ended"
-		if err != nil {
-			reason = "failed: " + err.Error()
-		}
-		fmt.Fprintf(s.r.warn, "logs: the tail from %s %s; reconnecting in %s\n", s.r.server, reason, delay)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, streamRetryMax)
-		if t := seen.Resume(); !t.IsZero() {
-			start = t
-		}
+		first = false
+		return s.tailOnce(ctx, start, seen, fn)
+	})
+	if ctx.Err() != nil {
+		return nil
 	}
+	return err
 }
 
 func (s *remoteLogs) tailOnce(ctx context.Context, start time.Time, seen *logs.Dedup, fn func(logs.Line) error) (delivered bool, err error) {

@@ -373,9 +373,18 @@ const (
 // reconnected with backoff; the server replays the current statuses on
 // every connect. It returns ctx's error, or the refusal.
 func (r *remote) watch(ctx context.Context, project string, fn func(jobs.Status)) error {
+	return r.reconnect(ctx, "the event stream", func() (bool, error) { return r.stream(ctx, project, fn) })
+}
+
+// reconnect runs once (one connection of a stream) again and again until
+// ctx ends, returning ctx's error, or until once fails for good (fatal),
+// returning that. Each end or failure is reported on r.warn as "<what>
+// from <server> ..." and followed by a backoff, which starts over after a
+// connection that delivered something.
+func (r *remote) reconnect(ctx context.Context, what string, once func() (delivered bool, err error)) error {
 	delay := streamRetryMin
 	for {
-		delivered, err := r.stream(ctx, project, fn)
+		delivered, err := once()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -389,7 +398,7 @@ func (r *remote) watch(ctx context.Context, project string, fn func(jobs.Status)
 		if err != nil {
 			reason = "failed: " + err.Error()
 		}
-		fmt.Fprintf(r.warn, "%s: the event stream from %s %s; reconnecting in %s\n", r.cmd, r.server, reason, delay)
+		fmt.Fprintf(r.warn, "%s: %s from %s %s; reconnecting in %s\n", r.cmd, what, r.server, reason, delay)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
