@@ -3,9 +3,9 @@ import { audit, errorMessage, type AuditEvent, type Health } from '../api';
 import { useAuth } from '../auth';
 import { permissions, roleIn } from '../model/roles';
 import { formatTime } from '../model/util';
-import { navigate } from '../router';
 import type { Theme } from '../theme';
 import { AppHeader } from '../ui/AppHeader';
+import { ProjectCrumb } from '../ui/ProjectCrumb';
 import { Icon } from '../ui/icons';
 
 interface Props {
@@ -49,18 +49,7 @@ export function AuditPage({ slug, theme, toggleTheme, health }: Props) {
   return (
     <div className="page">
       <AppHeader section="none" theme={theme} toggleTheme={toggleTheme} health={health}>
-        <span className="crumb-sep">/</span>
-        <a
-          href={`/p/${slug}`}
-          className="nav-link"
-          data-testid="audit-back"
-          onClick={(e) => {
-            e.preventDefault();
-            navigate(`/p/${slug}`);
-          }}
-        >
-          <Icon name="back" size={14} /> {slug}
-        </a>
+        <ProjectCrumb slug={slug} testId="audit-back" />
       </AppHeader>
       <main className="projects wide">
         <div className="projects-head">

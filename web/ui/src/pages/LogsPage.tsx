@@ -3,10 +3,9 @@ import { api, errorMessage, type Health } from '../api';
 import { filtersFromSearch, filtersToSearch, type LogFilters } from '../model/logs';
 import { elementRegions } from '../model/types';
 import { LogsView } from '../logs/LogsView';
-import { navigate } from '../router';
 import type { Theme } from '../theme';
 import { AppHeader } from '../ui/AppHeader';
-import { Icon } from '../ui/icons';
+import { ProjectCrumb } from '../ui/ProjectCrumb';
 
 interface Props {
   slug: string;
@@ -55,18 +54,7 @@ export function LogsPage({ slug, theme, toggleTheme, health }: Props) {
   return (
     <div className="page logs-page">
       <AppHeader section="none" theme={theme} toggleTheme={toggleTheme} health={health}>
-        <span className="crumb-sep">/</span>
-        <a
-          href={`/p/${slug}`}
-          className="nav-link"
-          data-testid="logs-back"
-          onClick={(e) => {
-            e.preventDefault();
-            navigate(`/p/${slug}`);
-          }}
-        >
-          <Icon name="back" size={14} /> {slug}
-        </a>
+        <ProjectCrumb slug={slug} testId="logs-back" />
       </AppHeader>
       <main className="logs-main">
         <div className="projects-head">

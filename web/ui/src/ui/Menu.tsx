@@ -11,18 +11,17 @@ export interface MenuItem {
   danger?: boolean;
 }
 
-// OverflowMenu is a "⋯" button with a drop-down list of actions; a click
-// outside, Escape or choosing an item closes it.
-export function OverflowMenu({ items, testid = 'more', label = 'More actions' }: { items: MenuItem[]; testid?: string; label?: string }) {
-  const [open, setOpen] = useState(false);
+// useDismiss closes an open drop-down on a click outside the element the
+// returned ref is put on, or on Escape.
+export function useDismiss(open: boolean, close: () => void) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!open) return;
     const down = (e: MouseEvent) => {
-      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
+      if (ref.current && !ref.current.contains(e.target as Node)) close();
     };
     const key = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') setOpen(false);
+      if (e.key === 'Escape') close();
     };
     document.addEventListener('mousedown', down);
     document.addEventListener('keydown', key);
@@ -30,7 +29,17 @@ export function OverflowMenu({ items, testid = 'more', label = 'More actions' }:
       document.removeEventListener('mousedown', down);
       document.removeEventListener('keydown', key);
     };
+    // close only sets state; the listeners follow open.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [open]);
+  return ref;
+}
+
+// OverflowMenu is a "⋯" button with a drop-down list of actions; a click
+// outside, Escape or choosing an item closes it.
+export function OverflowMenu({ items, testid = 'more', label = 'More actions' }: { items: MenuItem[]; testid?: string; label?: string }) {
+  const [open, setOpen] = useState(false);
+  const ref = useDismiss(open, () => setOpen(false));
   return (
     <div className="menu-anchor" ref={ref}>
       <button className="icon-btn" data-testid={testid} aria-haspopup="menu" aria-expanded={open} aria-label={label} title={label} onClick={() => setOpen((o) => !o)}>

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { useAuth } from '../auth';
 import { navigate } from '../router';
+import { useDismiss } from './Menu';
 import { PasswordDialog } from './PasswordDialog';
 
 // UserMenu is the signed-in user in the top bar: their name, and a menu
@@ -10,22 +11,7 @@ export function UserMenu() {
   const { me, signOut } = useAuth();
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState(false);
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const down = (e: MouseEvent) => {
-      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
-    };
-    const key = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') setOpen(false);
-    };
-    document.addEventListener('mousedown', down);
-    document.addEventListener('keydown', key);
-    return () => {
-      document.removeEventListener('mousedown', down);
-      document.removeEventListener('keydown', key);
-    };
-  }, [open]);
+  const ref = useDismiss(open, () => setOpen(false));
   const u = me.user;
   const shown = u.display_name || u.name;
   const go = (path: string) => {
