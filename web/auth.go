@@ -289,13 +289,11 @@ func requireCaller(c *gin.Context) (*caller, error) {
 // the lower of its role and its user's, and only in its project when it
 // names one.
 func (s *Server) projectRole(c *gin.Context, k *caller, project string) (store.Role, bool, error) {
-	if k.token != nil && k.token.Project != "" && k.token.Project != project {
+	if !k.mayReach(project) {
 		return "", false, nil
 	}
-	var role store.Role
-	if k.user.ServerAdmin {
-		role = store.RoleAdmin
-	} else {
+	base := store.RoleAdmin
+	if !k.user.ServerAdmin {
 		r, err := s.store.MemberRole(c.Request.Context(), project, k.user.ID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -303,12 +301,54 @@ func (s *Server) projectRole(c *gin.Context, k *caller, project string) (store.R
 		case err != nil:
 			return "", false, err
 		}
-		role = r
+		base = r
 	}
-	if k.token != nil {
-		role = role.Lower(k.token.Role)
-	}
+	role := k.cap(base)
 	return role, role.Valid(), nil
+}
+
+// mayReach reports whether the caller's token (if any) covers project.
+func (k *caller) mayReach(project string) bool {
+	return k.token == nil || k.token.Project == "" || k.token.Project == project
+}
+
+// cap is a role lowered to the caller's token's, if any.
+func (k *caller) cap(role store.Role) store.Role {
+	if k.token != nil {
+		return role.Lower(k.token.Role)
+	}
+	return role
+}
+
+// callerProjects lists every project the caller has a role in, with the
+// role, in slug order: all of them for a server admin, their memberships
+// otherwise, each within the token's scope and cap. One store read, where
+// asking projectRole per project would be one per project.
+func (s *Server) callerProjects(c *gin.Context, k *caller) ([]store.Member, error) {
+	ctx := c.Request.Context()
+	var all []store.Member
+	if k.user.ServerAdmin {
+		ps, err := s.store.ListProjects(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			all = append(all, store.Member{Project: p.Slug, UserID: k.user.ID, UserName: k.user.Name, Role: store.RoleAdmin})
+		}
+	} else {
+		ms, err := s.store.UserProjects(ctx, k.user.ID)
+		if err != nil {
+			return nil, err
+		}
+		all = ms
+	}
+	out := make([]store.Member, 0, len(all))
+	for _, m := range all {
+		if m.Role = k.cap(m.Role); k.mayReach(m.Project) && m.Role.Valid() {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // setSessionCookie starts a new session for u and sets its cookie; the

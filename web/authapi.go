@@ -122,31 +122,13 @@ func (s *Server) logout(c *gin.Context) error {
 
 func (s *Server) me(c *gin.Context) error {
 	k := callerOf(c)
-	ctx := c.Request.Context()
-	var projects []gin.H
-	if k.user.ServerAdmin {
-		ps, err := s.store.ListProjects(ctx)
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			if role, ok, _ := s.projectRole(c, k, p.Slug); ok {
-				projects = append(projects, gin.H{"project": p.Slug, "role": role})
-			}
-		}
-	} else {
-		ms, err := s.store.UserProjects(ctx, k.user.ID)
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			if role, ok, _ := s.projectRole(c, k, m.Project); ok {
-				projects = append(projects, gin.H{"project": m.Project, "role": role})
-			}
-		}
+	ms, err := s.callerProjects(c, k)
+	if err != nil {
+		return err
 	}
-	if projects == nil {
-		projects = []gin.H{}
+	projects := make([]gin.H, 0, len(ms))
+	for _, m := range ms {
+		projects = append(projects, gin.H{"project": m.Project, "role": m.Role})
 	}
 	body := gin.H{"user": k.user, "auth": k.via(), "projects": projects}
 	if k.session != nil {
