@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -149,8 +150,10 @@ func (d *dist) pack(binPath, tarPath string) error {
 	return nil
 }
 
-// close removes the prepared files.
+// close removes the prepared files, first waiting for a preparation in
+// progress (and forbidding one later).
 func (d *dist) close() {
+	d.once.Do(func() { d.err = errors.New("dist: the server is closing") })
 	if d.dir != "" {
 		_ = os.RemoveAll(d.dir)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -122,6 +123,12 @@ func New(cfg Config) *Server {
 		checked: newProblemCache(256), retention: cfg.DeletedRetention,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trustedProxies: cfg.TrustedProxies,
 		limiter: newSignInLimiter(), logship: cfg.Logship, dist: newDist(cfg.DistBinary),
+	}
+	if cfg.LokiURL != "" && runtime.GOOS == "linux" {
+		// Deploys will point the logship sidecar at /dist: pack the
+		// binary now, off the first request that needs it (a validate
+		// while typing would otherwise wait for it).
+		go func() { _ = s.dist.prepare() }()
 	}
 	s.loki, s.lokiErr = logs.New(cfg.Loki)
 	if s.lokiErr != nil && !errors.Is(s.lokiErr, logs.ErrNotConfigured) {
