@@ -74,7 +74,7 @@ func (s *Server) plan(c *gin.Context) error {
 	var rev int64
 	var b *translator.Bundle
 	if req.YAML != "" {
-		if b, err = s.bodyBundle(c.Param("p"), req.YAML); err != nil {
+		if _, b, err = s.bodyBundle(c.Param("p"), req.YAML); err != nil {
 			return err
 		}
 	} else {
@@ -93,36 +93,31 @@ func (s *Server) plan(c *gin.Context) error {
 }
 
 // bodyBundle decodes and translates a schema sent in a request body.
-func (s *Server) bodyBundle(slug, y string) (*translator.Bundle, error) {
+func (s *Server) bodyBundle(slug, y string) (*schema.Schema, *translator.Bundle, error) {
 	sc, err := schema.Decode("backplane.yaml", []byte(y))
 	if err == nil {
 		if sc.Project != slug {
-			return nil, &apiError{Status: http.StatusBadRequest, Code: "invalid_schema", Path: "project",
+			return nil, nil, &apiError{Status: http.StatusBadRequest, Code: "invalid_schema", Path: "project",
 				Message: fmt.Sprintf("project %q does not match this project (%s)", sc.Project, slug)}
 		}
 		var b *translator.Bundle
 		if b, err = s.translate(sc); err == nil {
-			return b, nil
+			return sc, b, nil
 		}
 	}
-	return nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_schema", Message: "the schema has problems",
+	return nil, nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_schema", Message: "the schema has problems",
 		Extra: map[string]any{"problems": problems(schema.AsErrors(err))}}
 }
 
 // saveBody saves a schema sent with a deploy as a new revision, unless it
-// is the head already, and returns the revision to deploy.
+// is the head already, and returns the revision to deploy. Saving needs
+// editor, which the deploy route's deployer role includes.
 func (s *Server) saveBody(c *gin.Context, slug, y string) (int64, error) {
-	if _, err := s.bodyBundle(slug, y); err != nil {
-		return 0, err
-	}
-	if err := requireRole(c, store.RoleEditor, "saving the schema"); err != nil {
-		return 0, err
-	}
-	ctx := c.Request.Context()
-	sc, err := schema.Decode("backplane.yaml", []byte(y))
+	sc, _, err := s.bodyBundle(slug, y)
 	if err != nil {
 		return 0, err
 	}
+	ctx := c.Request.Context()
 	canon, err := sc.Canonical().EncodeYAML()
 	if err != nil {
 		return 0, err

@@ -162,8 +162,6 @@ func (s *Server) routes() *gin.Engine {
 	return r
 }
 
-const roleKey = "backplane.role"
-
 // authorize enforces a route's rule. A caller without any role in the
 // project gets 404, as if it did not exist; one whose role is too low gets
 // 403 naming the role needed.
@@ -199,25 +197,7 @@ func (s *Server) authorize(ru rule) gin.HandlerFunc {
 				s.respondError(c, errForbidden(fmt.Sprintf("your role in %s is %s; this needs %s", slug, role, ru.role)))
 				return
 			}
-			c.Set(roleKey, role)
 		}
 		c.Next()
 	}
-}
-
-// roleOf is the caller's role in the route's project, set by authorize.
-func roleOf(c *gin.Context) store.Role {
-	if v, ok := c.Get(roleKey); ok {
-		return v.(store.Role)
-	}
-	return ""
-}
-
-// requireRole checks a second role a handler needs beyond its route's
-// (deploying a schema that must be saved first also needs editor).
-func requireRole(c *gin.Context, need store.Role, what string) error {
-	if r := roleOf(c); !r.AtLeast(need) {
-		return errForbidden(fmt.Sprintf("your role in %s is %s; %s needs %s", c.Param("p"), r, what, need))
-	}
-	return nil
 }
