@@ -93,8 +93,10 @@ func (s *Schema) Canonical() *Schema {
 				e.Placement = nil
 			}
 		}
-		if e.Alerts != nil && len(e.Alerts.Receivers) == 0 {
+		if e.Alerts.IsZero() {
 			e.Alerts = nil
+		} else if len(e.Alerts.Receivers) == 0 {
+			e.Alerts.Receivers = nil
 		}
 	}
 	sort.SliceStable(c.Connections, func(i, j int) bool {

@@ -47,8 +47,15 @@ type SlackReceiver struct {
 }
 
 // EmailReceiver mails the alert to one or more comma-separated addresses.
+// The SMTP server, sender and login come from the Alertmanager's global
+// smtp_* settings unless set here. AuthPasswordSecret names a project
+// secret; the password itself never lives in the schema.
 type EmailReceiver struct {
-	To string `yaml:"to" json:"to"`
+	To                 string `yaml:"to" json:"to"`
+	From               string `yaml:"from,omitempty" json:"from,omitempty"`
+	Smarthost          string `yaml:"smarthost,omitempty" json:"smarthost,omitempty"`
+	AuthUsername       string `yaml:"auth_username,omitempty" json:"auth_username,omitempty"`
+	AuthPasswordSecret string `yaml:"auth_password_secret,omitempty" json:"auth_password_secret,omitempty"`
 }
 
 // WebhookReceiver posts Alertmanager's webhook payload to a URL. Use URLSecret
@@ -126,9 +133,27 @@ type Placement struct {
 	Datacenters []string `yaml:"datacenters,omitempty" json:"datacenters,omitempty"`
 }
 
-// Alerts names the receivers an element's alerts go to.
+// Alerts names the receivers an element's alerts go to, and tunes the
+// conditions Backplane raises from what Nomad sees. Zero values take the
+// defaults: RestartLoop at 3 restarts within 10m, ElementDown after 1m
+// without a running instance, CheckCritical after 1m of a failing check.
 type Alerts struct {
 	Receivers []string `yaml:"receivers,omitempty" json:"receivers,omitempty"`
+	// Restarts and RestartWindow: RestartLoop fires at this many restarts
+	// (or failed instances) within the window.
+	Restarts      int    `yaml:"restarts,omitempty" json:"restarts,omitempty"`
+	RestartWindow string `yaml:"restart_window,omitempty" json:"restart_window,omitempty"`
+	// DownAfter: ElementDown fires when no instance has run for this long
+	// while some are wanted.
+	DownAfter string `yaml:"down_after,omitempty" json:"down_after,omitempty"`
+	// CheckAfter: CheckCritical fires when a health check has failed for
+	// this long.
+	CheckAfter string `yaml:"check_after,omitempty" json:"check_after,omitempty"`
+}
+
+// IsZero reports whether the block sets nothing.
+func (a *Alerts) IsZero() bool {
+	return a == nil || (len(a.Receivers) == 0 && a.Restarts == 0 && a.RestartWindow == "" && a.DownAfter == "" && a.CheckAfter == "")
 }
 
 // Volume is a Nomad host volume the element's data lives on.

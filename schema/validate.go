@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -139,11 +140,26 @@ func (v *validator) receivers() {
 		}
 		if r.Email != nil {
 			n++
-			ep := p.Field("email").Field("to")
+			mp := p.Field("email")
+			ep := mp.Field("to")
 			if r.Email.To == "" {
 				v.add(ep, "is required")
 			} else if _, err := mail.ParseAddressList(r.Email.To); err != nil {
 				v.add(ep, "%q is not a list of email addresses", r.Email.To)
+			}
+			if f := r.Email.From; f != "" {
+				if _, err := mail.ParseAddress(f); err != nil {
+					v.add(mp.Field("from"), "%q is not an email address", f)
+				}
+			}
+			if h := r.Email.Smarthost; h != "" {
+				if host, port, err := net.SplitHostPort(h); err != nil || host == "" || port == "" {
+					v.add(mp.Field("smarthost"), "%q must be host:port", h)
+				}
+			}
+			v.secretName(mp.Field("auth_password_secret"), r.Email.AuthPasswordSecret, false)
+			if r.Email.AuthPasswordSecret != "" && r.Email.AuthUsername == "" {
+				v.add(mp.Field("auth_username"), "is required with auth_password_secret")
 			}
 		}
 		if r.Webhook != nil {
@@ -272,11 +288,18 @@ func (v *validator) element(e *Element, p Path) {
 		}
 	}
 	if a := e.Alerts; a != nil {
+		ap := p.Field("alerts")
 		for i, r := range a.Receivers {
 			if _, ok := v.s.Receivers[r]; !ok {
-				v.add(p.Field("alerts").Field("receivers").Index(i), "receiver %q is not declared in receivers", r)
+				v.add(ap.Field("receivers").Index(i), "receiver %q is not declared in receivers", r)
 			}
 		}
+		if a.Restarts < 0 || a.Restarts > 1000 {
+			v.add(ap.Field("restarts"), "must be between 1 and 1000 (unset takes the default, 3)")
+		}
+		v.duration(ap.Field("restart_window"), a.RestartWindow, time.Minute)
+		v.duration(ap.Field("down_after"), a.DownAfter, time.Second)
+		v.duration(ap.Field("check_after"), a.CheckAfter, time.Second)
 	}
 	if vol := e.Volume; vol != nil {
 		vp := p.Field("volume")

@@ -86,10 +86,15 @@ type amSlack struct {
 }
 
 type amEmail struct {
-	To           string `yaml:"to"`
-	From         string `yaml:"from"`
-	Smarthost    string `yaml:"smarthost"`
-	SendResolved bool   `yaml:"send_resolved"`
+	To               string            `yaml:"to"`
+	From             string            `yaml:"from,omitempty"`
+	Smarthost        string            `yaml:"smarthost,omitempty"`
+	AuthUsername     string            `yaml:"auth_username,omitempty"`
+	AuthPasswordFile string            `yaml:"auth_password_file,omitempty"`
+	SendResolved     bool              `yaml:"send_resolved"`
+	Headers          map[string]string `yaml:"headers,omitempty"`
+	HTML             string            `yaml:"html,omitempty"`
+	Text             string            `yaml:"text,omitempty"`
 }
 
 type amWebhook struct {
@@ -98,21 +103,45 @@ type amWebhook struct {
 	SendResolved bool   `yaml:"send_resolved"`
 }
 
-// receiverName scopes a schema receiver to the project.
-func (t *translation) receiverName(name string) string { return t.s.Project + "-" + name }
+// ReceiverPrefix starts the name of every receiver Backplane renders:
+// "backplane/<project>" is a project's catch-all, which has no
+// integrations, and "backplane/<project>/<receiver>" a schema receiver. The
+// alerts layer owns exactly these names, and the routes to them, in an
+// Alertmanager config it shares with the operator.
+const ReceiverPrefix = "backplane/"
 
-// alertmanager renders the project's route subtree and receivers. The root
-// route sends anything unmatched to a receiver with no integrations; the
-// alerts layer merges the project subtree under its own root. Secret URLs are
-// read from files under AlertingOptions.SecretsDir, never inlined.
+// receiverName scopes a schema receiver to the project.
+func (t *translation) receiverName(name string) string {
+	return ReceiverPrefix + t.s.Project + "/" + name
+}
+
+// Message templates. They name the project, element, region, what happened
+// and since when, and link to the element in the editor (the editor_url
+// annotation the alert bridge sets; metric rules carry it too).
+const (
+	slackTitle = `[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }}: {{ .CommonLabels.project }}/{{ .CommonLabels.element }}{{ with .CommonLabels.region }} in {{ . }}{{ end }}`
+	alertLines = `{{ range .Alerts }}{{ if eq .Status "firing" }}FIRING{{ else }}RESOLVED{{ end }} {{ .Labels.alertname }} {{ .Labels.project }}/{{ .Labels.element }}{{ with .Labels.region }} in {{ . }}{{ end }}: {{ .Annotations.summary }}{{ "\n" }}{{ with .Annotations.description }}{{ . }}{{ "\n" }}{{ end }}since {{ .StartsAt.UTC.Format "2006-01-02 15:04:05 UTC" }}{{ if eq .Status "resolved" }}, resolved {{ .EndsAt.UTC.Format "2006-01-02 15:04:05 UTC" }}{{ end }}{{ "\n" }}{{ with .Annotations.editor_url }}{{ . }}{{ "\n" }}{{ end }}{{ "\n" }}{{ end }}`
+	emailSubject = `[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}: {{ .CommonLabels.project }}/{{ .CommonLabels.element }}{{ with .CommonLabels.region }} in {{ . }}{{ end }}`
+)
+
+// alertmanager renders the project's route subtree and receivers: a root
+// route (for a standalone file) holding one project route that matches
+// project="<p>", and under it one route per element and receiver. The
+// alerts layer merges the project route and the receivers into the
+// operator's Alertmanager config; see observe/alerts. Secrets (Slack and
+// webhook URLs, SMTP passwords) are read from files under
+// AlertingOptions.SecretsDir, never inlined. Email receivers leave the SMTP
+// server, sender and login to the config's global smtp_* settings unless
+// the schema sets them.
 func (t *translation) alertmanager() (string, error) {
 	s := t.s
-	none := s.Project + "-none"
+	none := strings.TrimSuffix(t.receiverName(""), "/")
+	o := t.opts.Alerting
 	project := &amRoute{
 		Receiver:  none,
 		Matchers:  []string{fmt.Sprintf("project=%q", s.Project)},
 		GroupBy:   []string{"alertname", "project", "element", "region"},
-		GroupWait: "30s", GroupInterval: "5m", RepeatInterval: "4h",
+		GroupWait: o.GroupWait, GroupInterval: o.GroupInterval, RepeatInterval: o.RepeatInterval,
 	}
 	for i := range s.Elements {
 		e := &s.Elements[i]
@@ -128,7 +157,7 @@ func (t *translation) alertmanager() (string, error) {
 		}
 	}
 	f := amFile{Route: &amRoute{Receiver: none, Routes: []*amRoute{project}}, Receivers: []amReceiver{{Name: none}}}
-	secretFile := func(name string) string { return path.Join(t.opts.Alerting.SecretsDir, s.Project, name) }
+	secretFile := func(name string) string { return path.Join(o.SecretsDir, s.Project, name) }
 	for _, name := range schema.SortedKeys(s.Receivers) {
 		r := s.Receivers[name]
 		rc := amReceiver{Name: t.receiverName(name)}
@@ -136,11 +165,15 @@ func (t *translation) alertmanager() (string, error) {
 		case r.Slack != nil:
 			rc.SlackConfigs = []amSlack{{
 				APIURLFile: secretFile(r.Slack.WebhookURLSecret), Channel: r.Slack.Channel, SendResolved: true,
-				Title: `[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.project }}/{{ .CommonLabels.element }}`,
-				Text:  `{{ range .Alerts }}{{ .Annotations.summary }}{{ "\n" }}{{ end }}`,
+				Title: slackTitle, Text: alertLines,
 			}}
 		case r.Email != nil:
-			rc.EmailConfigs = []amEmail{{To: r.Email.To, From: t.opts.Alerting.SMTPFrom, Smarthost: t.opts.Alerting.SMTPSmarthost, SendResolved: true}}
+			m := amEmail{To: r.Email.To, From: r.Email.From, Smarthost: r.Email.Smarthost, AuthUsername: r.Email.AuthUsername,
+				SendResolved: true, Headers: map[string]string{"Subject": emailSubject}, Text: alertLines}
+			if r.Email.AuthPasswordSecret != "" {
+				m.AuthPasswordFile = secretFile(r.Email.AuthPasswordSecret)
+			}
+			rc.EmailConfigs = []amEmail{m}
 		case r.Webhook != nil:
 			w := amWebhook{URL: r.Webhook.URL, SendResolved: true}
 			if r.Webhook.URLSecret != "" {
@@ -154,11 +187,37 @@ func (t *translation) alertmanager() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("render alertmanager config: %w", err)
 	}
-	if _, err := amconfig.Load(out); err != nil {
+	// Email receivers without their own smarthost rely on the global
+	// section of the config this is merged into; check the rest with a
+	// stand-in for it.
+	if _, err := amconfig.Load(validationGlobal + out); err != nil {
 		return "", fmt.Errorf("render alertmanager config: alertmanager rejects it: %w", err)
 	}
-	return "# Alertmanager routes and receivers for project " + s.Project + ", rendered by Backplane.\n" + out, nil
+	return "# Alertmanager routes and receivers for project " + s.Project + ", rendered by Backplane.\n" +
+		"# Merge the project route and the receivers into your Alertmanager config; email\n" +
+		"# receivers use its global smtp_smarthost and smtp_from unless set in the schema.\n" + out, nil
 }
+
+// alertSecrets lists the project secrets the receivers read.
+func (t *translation) alertSecrets() []string {
+	seen := map[string]bool{}
+	for _, r := range t.s.Receivers {
+		switch {
+		case r.Slack != nil:
+			seen[r.Slack.WebhookURLSecret] = true
+		case r.Email != nil:
+			seen[r.Email.AuthPasswordSecret] = true
+		case r.Webhook != nil:
+			seen[r.Webhook.URLSecret] = true
+		}
+	}
+	delete(seen, "")
+	return schema.SortedKeys(seen)
+}
+
+// validationGlobal stands in for the operator's global SMTP settings when
+// the rendered file is checked on its own.
+const validationGlobal = "global:\n  smtp_smarthost: localhost:25\n  smtp_from: alertmanager@localhost\n"
 
 // ruleSpec is one alerting rule written for every long-running element.
 // Expr holds %[1]s where the job ID goes, inside a YAML double-quoted

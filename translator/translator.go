@@ -78,9 +78,11 @@ type AlertingOptions struct {
 	// SecretsDir is where Alertmanager finds secret files (Slack and webhook
 	// URLs), as SecretsDir/<project>/<SECRET>. Default /etc/alertmanager/secrets.
 	SecretsDir string
-	// SMTPSmarthost and SMTPFrom are used by email receivers.
-	SMTPSmarthost string
-	SMTPFrom      string
+	// GroupWait, GroupInterval and RepeatInterval are the project route's
+	// Alertmanager timings; defaults 30s, 5m and 4h.
+	GroupWait      string
+	GroupInterval  string
+	RepeatInterval string
 }
 
 func (o *Options) fill() {
@@ -93,11 +95,14 @@ func (o *Options) fill() {
 	if o.Alerting.SecretsDir == "" {
 		o.Alerting.SecretsDir = "/etc/alertmanager/secrets"
 	}
-	if o.Alerting.SMTPSmarthost == "" {
-		o.Alerting.SMTPSmarthost = "localhost:25"
+	if o.Alerting.GroupWait == "" {
+		o.Alerting.GroupWait = "30s"
 	}
-	if o.Alerting.SMTPFrom == "" {
-		o.Alerting.SMTPFrom = "alertmanager@localhost"
+	if o.Alerting.GroupInterval == "" {
+		o.Alerting.GroupInterval = "5m"
+	}
+	if o.Alerting.RepeatInterval == "" {
+		o.Alerting.RepeatInterval = "4h"
 	}
 }
 
@@ -123,6 +128,11 @@ type Bundle struct {
 	// Alertmanager is the project's route subtree and receivers, as YAML
 	// that Alertmanager loads.
 	Alertmanager string `json:"alertmanager"`
+	// AlertSecrets are the project secrets the receivers read (Slack and
+	// webhook URLs, SMTP passwords), sorted; values live in Vault at
+	// secret/backplane/<project>/_project, and the alerts layer writes
+	// them as files where Alertmanager reads them.
+	AlertSecrets []string `json:"alert_secrets,omitempty"`
 	// PrometheusRules is a Prometheus rule file for the project's elements.
 	PrometheusRules string    `json:"prometheus_rules"`
 	Warnings        []Warning `json:"warnings,omitempty"`
@@ -315,6 +325,7 @@ func (t *translation) run() error {
 		return err
 	}
 	t.b.Alertmanager = am
+	t.b.AlertSecrets = t.alertSecrets()
 	t.b.PrometheusRules = t.rules()
 	sort.SliceStable(t.b.Warnings, func(i, j int) bool { return t.b.Warnings[i].Path < t.b.Warnings[j].Path })
 	return nil
