@@ -119,8 +119,8 @@ func (t *translation) receiverName(name string) string {
 // and since when, and link to the element in the editor (the editor_url
 // annotation the alert bridge sets; metric rules carry it too).
 const (
-	slackTitle = `[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }}: {{ .CommonLabels.project }}/{{ .CommonLabels.element }}{{ with .CommonLabels.region }} in {{ . }}{{ end }}`
-	alertLines = `{{ range .Alerts }}{{ if eq .Status "firing" }}FIRING{{ else }}RESOLVED{{ end }} {{ .Labels.alertname }} {{ .Labels.project }}/{{ .Labels.element }}{{ with .Labels.region }} in {{ . }}{{ end }}: {{ .Annotations.summary }}{{ "\n" }}{{ with .Annotations.description }}{{ . }}{{ "\n" }}{{ end }}since {{ .StartsAt.UTC.Format "2006-01-02 15:04:05 UTC" }}{{ if eq .Status "resolved" }}, resolved {{ .EndsAt.UTC.Format "2006-01-02 15:04:05 UTC" }}{{ end }}{{ "\n" }}{{ with .Annotations.editor_url }}{{ . }}{{ "\n" }}{{ end }}{{ "\n" }}{{ end }}`
+	slackTitle   = `[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }}: {{ .CommonLabels.project }}/{{ .CommonLabels.element }}{{ with .CommonLabels.region }} in {{ . }}{{ end }}`
+	alertLines   = `{{ range .Alerts }}{{ if eq .Status "firing" }}FIRING{{ else }}RESOLVED{{ end }} {{ .Labels.alertname }} {{ .Labels.project }}/{{ .Labels.element }}{{ with .Labels.region }} in {{ . }}{{ end }}: {{ .Annotations.summary }}{{ "\n" }}{{ with .Annotations.description }}{{ . }}{{ "\n" }}{{ end }}since {{ .StartsAt.UTC.Format "2006-01-02 15:04:05 UTC" }}{{ if eq .Status "resolved" }}, resolved {{ .EndsAt.UTC.Format "2006-01-02 15:04:05 UTC" }}{{ end }}{{ "\n" }}{{ with .Annotations.editor_url }}{{ . }}{{ "\n" }}{{ end }}{{ "\n" }}{{ end }}`
 	emailSubject = `[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}: {{ .CommonLabels.project }}/{{ .CommonLabels.element }}{{ with .CommonLabels.region }} in {{ . }}{{ end }}`
 )
 
