@@ -283,6 +283,8 @@ func (a *app) remoteDestroy(r *remote, f *clusterFlags, elements []string, purge
 	return a.opResults(f.jsonOut, "destroyed", resp.Results)
 }
 
+// remoteSetSecret sets an element's secret, or the project's when element
+// is projectSecrets (the server takes that reserved name on the same route).
 func (a *app) remoteSetSecret(r *remote, f *clusterFlags, element, name string) error {
 	src, err := a.remoteSource(f)
 	if err != nil {
@@ -291,7 +293,7 @@ func (a *app) remoteSetSecret(r *remote, f *clusterFlags, element, name string) 
 	if !schema.ValidEnvName(name) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: %q is not a valid secret name", name)}
 	}
-	if !src.hasElement(element) {
+	if element != projectSecrets && !src.hasElement(element) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: no element %q in %s", element, src.name)}
 	}
 	value, err := a.readSecretValue()
@@ -301,20 +303,27 @@ func (a *app) remoteSetSecret(r *remote, f *clusterFlags, element, name string) 
 	ctx, cancel := signalContext()
 	defer cancel()
 	path := projectPath(src.schema.Project, "secrets", element, name)
-	err = r.do(ctx, request{method: http.MethodPut, path: path, body: value, contentType: "text/plain; charset=utf-8"}, nil)
+	var set struct {
+		Version int `json:"version"`
+	}
+	err = r.do(ctx, request{method: http.MethodPut, path: path, body: value, contentType: "text/plain; charset=utf-8"}, &set)
 	if err != nil {
 		return r.fail(src.name, err)
 	}
-	// The server answers 204; the version comes from the list, as the
-	// direct path prints it.
+	owner := secretOwner(src.schema.Project, element)
+	if set.Version > 0 {
+		fmt.Fprintf(a.stdout, "set %s for %s (version %d)\n", name, owner, set.Version)
+		return nil
+	}
+	// An older server answers 204: the version comes from the list.
 	infos, err := r.secrets(ctx, src.schema.Project, element)
 	for _, i := range infos {
 		if err == nil && i.Name == name {
-			fmt.Fprintf(a.stdout, "set %s for %s (version %d)\n", name, element, i.Version)
+			fmt.Fprintf(a.stdout, "set %s for %s (version %d)\n", name, owner, i.Version)
 			return nil
 		}
 	}
-	fmt.Fprintf(a.stdout, "set %s for %s\n", name, element)
+	fmt.Fprintf(a.stdout, "set %s for %s\n", name, owner)
 	return nil
 }
 
@@ -332,7 +341,8 @@ func (a *app) remoteSecrets(r *remote, f *clusterFlags, element string) error {
 	return a.printSecrets(infos, f.jsonOut)
 }
 
-// secrets lists an element's secret names and versions.
+// secrets lists an element's (or, for projectSecrets, the project's)
+// secret names and versions.
 func (r *remote) secrets(ctx context.Context, project, element string) ([]jobs.SecretInfo, error) {
 	var resp struct {
 		Secrets []jobs.SecretInfo `json:"secrets"`

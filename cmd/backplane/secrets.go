@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,28 +18,35 @@ func (a *app) secretsCmd() *cobra.Command {
 		Short: "Set and list element secrets in Vault (values never shown)",
 	}
 	var f clusterFlags
+	var setProject bool
 	set := &cobra.Command{
-		Use:   "set ELEMENT NAME",
+		Use:   "set {ELEMENT NAME | --project NAME}",
 		Short: "Write a secret's value, read from stdin, to Vault",
 		Long: `Set reads the value from stdin (one trailing newline is dropped) and writes
 it to Vault KV v2 at secret/backplane/<project>/<element>, keeping the
-element's other secrets. The value is never echoed or logged.`,
-		Args: cobra.ExactArgs(2),
+element's other secrets. With --project it writes a project secret instead,
+at secret/backplane/<project>/` + projectSecrets + `: the secrets receivers name
+(a Slack or webhook URL, an SMTP password). The value is never echoed or
+logged.`,
+		Args: secretsArgs(&setProject, 1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			element, name := projectSecrets, args[0]
+			if !setProject {
+				element, name = args[0], args[1]
+			}
 			if r, err := a.remoteFor(&f, "secrets set"); err != nil {
 				return err
 			} else if r != nil {
-				return a.remoteSetSecret(r, &f, args[0], args[1])
+				return a.remoteSetSecret(r, &f, element, name)
 			}
 			p, err := a.open(&f)
 			if err != nil {
 				return err
 			}
-			element, name := args[0], args[1]
 			if !schema.ValidEnvName(name) {
 				return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: %q is not a valid secret name", name)}
 			}
-			if p.bundle.LokiLabels[p.bundle.Project+"-"+element] == nil {
+			if !setProject && p.bundle.LokiLabels[p.bundle.Project+"-"+element] == nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: no element %q in %s", element, p.file)}
 			}
 			value, err := a.readSecretValue()
@@ -51,21 +59,27 @@ element's other secrets. The value is never echoed or logged.`,
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			fmt.Fprintf(a.stdout, "set %s for %s (version %d)\n", name, element, version)
+			fmt.Fprintf(a.stdout, "set %s for %s (version %d)\n", name, secretOwner(p.bundle.Project, element), version)
 			return nil
 		},
 	}
 	f.register(set)
+	set.Flags().BoolVar(&setProject, "project", false, "a project secret (for receivers), not an element's: then NAME is the only argument")
 	var lf clusterFlags
+	var listProject bool
 	list := &cobra.Command{
-		Use:   "list ELEMENT",
-		Short: "List an element's secret names and versions",
-		Args:  cobra.ExactArgs(1),
+		Use:   "list {ELEMENT | --project}",
+		Short: "List an element's (or the project's) secret names and versions",
+		Args:  secretsArgs(&listProject, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			element := projectSecrets
+			if !listProject {
+				element = args[0]
+			}
 			if r, err := a.remoteFor(&lf, "secrets list"); err != nil {
 				return err
 			} else if r != nil {
-				return a.remoteSecrets(r, &lf, args[0])
+				return a.remoteSecrets(r, &lf, element)
 			}
 			p, err := a.open(&lf)
 			if err != nil {
@@ -73,7 +87,7 @@ element's other secrets. The value is never echoed or logged.`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			infos, err := p.cluster.Secrets(ctx, p.bundle.Project, args[0])
+			infos, err := p.cluster.Secrets(ctx, p.bundle.Project, element)
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
@@ -81,8 +95,47 @@ element's other secrets. The value is never echoed or logged.`,
 		},
 	}
 	lf.register(list)
+	list.Flags().BoolVar(&listProject, "project", false, "the project's secrets (for receivers), not an element's")
 	cmd.AddCommand(set, list)
 	return cmd
+}
+
+// projectSecrets is the reserved element name under which a project's own
+// secrets live (secret/backplane/<project>/_project), the ones receivers
+// name. No element can take it: element IDs are DNS labels.
+// TODO: use jobs.ProjectSecrets once package jobs has it.
+const projectSecrets = "_project"
+
+// secretsArgs checks the arguments of secrets set and list: with --project,
+// n of them (named names); without, one more, the element first.
+func secretsArgs(project *bool, n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		name := "secrets " + cmd.Name()
+		usage := func(format string, v ...any) error {
+			return &exitError{code: exitUsage, err: fmt.Errorf(name+": "+format, v...)}
+		}
+		switch {
+		case *project && len(args) != n && n == 0:
+			return usage("--project takes no ELEMENT (got %q)", args)
+		case *project && len(args) != n:
+			return usage("with --project, want %s only (got %s)", names, plural(len(args), "argument"))
+		case *project:
+			return nil
+		case len(args) != n+1:
+			return usage("want %s, or %s (got %s)", strings.TrimSpace("ELEMENT "+names), strings.TrimSpace("--project "+names), plural(len(args), "argument"))
+		case args[0] == projectSecrets:
+			return usage("%s is not an element: use --project for the project's secrets", projectSecrets)
+		}
+		return nil
+	}
+}
+
+// secretOwner names whose secret it is, in messages: "api" or "project shop".
+func secretOwner(project, element string) string {
+	if element == projectSecrets {
+		return "project " + project
+	}
+	return element
 }
 
 // readSecretValue reads a secret's value from stdin, without one trailing
