@@ -114,6 +114,7 @@ func newFakeNomad(t *testing.T, cfg fakeConfig) *fakeNomad {
 	mux.HandleFunc("/v1/job/{id}", f.job)
 	mux.HandleFunc("/v1/job/{id}/plan", f.plan)
 	mux.HandleFunc("/v1/job/{id}/deployment", f.deployment)
+	mux.HandleFunc("/v1/job/{id}/deployments", f.deployments)
 	mux.HandleFunc("/v1/job/{id}/allocations", f.allocations)
 	mux.HandleFunc("/v1/job/{id}/versions", f.versionsHandler)
 	mux.HandleFunc("/v1/job/{id}/revert", f.revert)
@@ -270,6 +271,17 @@ func (f *fakeNomad) deployment(w http.ResponseWriter, r *http.Request) {
 	}
 	_, d, _ := f.observe(r)
 	writeJSON(w, d) // null when there is none, as Nomad answers
+}
+
+func (f *fakeNomad) deployments(w http.ResponseWriter, r *http.Request) {
+	if f.intercept(opStatus, w, r) {
+		return
+	}
+	ds := []*nomad.Deployment{}
+	if _, d, _ := f.observe(r); d != nil {
+		ds = append(ds, d)
+	}
+	writeJSON(w, ds)
 }
 
 func (f *fakeNomad) allocations(w http.ResponseWriter, r *http.Request) {

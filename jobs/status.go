@@ -52,6 +52,8 @@ type Status struct {
 	// Scaling is set for an autoscaled element: its min..max and recent
 	// scaling events. Desired is then the count the autoscaler chose.
 	Scaling *Scaling `json:"scaling,omitempty"`
+	// Signals are what alerts are raised from; not part of the JSON.
+	Signals *Signals `json:"-"`
 }
 
 // Observation is what Backplane reads from Nomad about one job: its current

@@ -168,3 +168,39 @@ func redact(err error, secret string) string {
 	}
 	return msg
 }
+
+// ProjectSecretValues reads the named project secrets (ProjectSecrets)
+// for the alerts layer, which writes them where Alertmanager reads them.
+// A name that is not set is an error naming it and the command that sets
+// it; values never appear in an error.
+func (c *Cluster) ProjectSecretValues(ctx context.Context, project string, names []string) (map[string][]byte, error) {
+	if len(names) == 0 {
+		return map[string][]byte{}, nil
+	}
+	if err := c.needVault(); err != nil {
+		return nil, fmt.Errorf("receivers read project secrets %s: %w", strings.Join(names, ", "), err)
+	}
+	s, err := c.Vault.KVv2(kvMount).Get(ctx, templates.SecretsPath(project, ProjectSecrets))
+	if err != nil && !errors.Is(err, vault.ErrSecretNotFound) {
+		return nil, fmt.Errorf("read project secrets of %s: %w", project, err)
+	}
+	out := map[string][]byte{}
+	var missing []string
+	for _, n := range names {
+		var v any
+		if s != nil {
+			v = s.Data[n]
+		}
+		str, ok := v.(string)
+		if !ok {
+			missing = append(missing, n)
+			continue
+		}
+		out[n] = []byte(str)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("project secret %s is not set: run `backplane secrets set -f backplane.yaml --project %s` (value on stdin)",
+			strings.Join(missing, ", "), missing[0])
+	}
+	return out, nil
+}

@@ -45,11 +45,19 @@ func (c *Cluster) Status(ctx context.Context, t Target) Status {
 	var o Observation
 	o.Job = job
 	var depErr, allocErr error
+	var deployments []*nomad.Deployment
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		o.Deployment, _, depErr = c.Nomad.Jobs().LatestDeployment(t.JobID, q)
+		// Every deployment, not only the latest: a failed one stays an
+		// alert after Nomad's automatic revert deploys the old version.
+		deployments, _, depErr = c.Nomad.Jobs().Deployments(t.JobID, false, q)
+		for _, d := range deployments {
+			if o.Deployment == nil || d.CreateIndex > o.Deployment.CreateIndex {
+				o.Deployment = d
+			}
+		}
 	}()
 	go func() {
 		defer wg.Done()
@@ -66,6 +74,7 @@ func (c *Cluster) Status(ctx context.Context, t Target) Status {
 		return st
 	}
 	st.State, st.Desired, st.Running, st.Healthy, st.Version = Compute(o)
+	st.Signals = ComputeSignals(job, deployments, o.Allocations)
 	var at time.Time
 	st.LastEvent, at = lastEvent(o.Allocations)
 	if d := o.Deployment; d != nil && d.JobVersion == st.Version && d.StatusDescription != "" {
@@ -161,7 +170,7 @@ func (w *regionWatch) refresh(ctx context.Context, ids map[string]bool) {
 func sameStatus(a, b Status) bool {
 	return a.State == b.State && a.Desired == b.Desired && a.Running == b.Running &&
 		a.Healthy == b.Healthy && a.Version == b.Version && a.LastEvent == b.LastEvent &&
-		sameScaling(a.Scaling, b.Scaling)
+		sameScaling(a.Scaling, b.Scaling) && a.Signals.fingerprint() == b.Signals.fingerprint()
 }
 
 func sameScaling(a, b *Scaling) bool {

@@ -197,3 +197,21 @@ func (s *Schema) Element(id string) *Element {
 	}
 	return nil
 }
+
+// ReceiverSecrets lists the project secrets the receivers read (Slack and
+// webhook URLs, SMTP passwords), sorted and without repeats.
+func (s *Schema) ReceiverSecrets() []string {
+	seen := map[string]bool{}
+	for _, r := range s.Receivers {
+		switch {
+		case r.Slack != nil:
+			seen[r.Slack.WebhookURLSecret] = true
+		case r.Email != nil:
+			seen[r.Email.AuthPasswordSecret] = true
+		case r.Webhook != nil:
+			seen[r.Webhook.URLSecret] = true
+		}
+	}
+	delete(seen, "")
+	return SortedKeys(seen)
+}

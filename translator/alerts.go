@@ -198,23 +198,6 @@ func (t *translation) alertmanager() (string, error) {
 		"# receivers use its global smtp_smarthost and smtp_from unless set in the schema.\n" + out, nil
 }
 
-// alertSecrets lists the project secrets the receivers read.
-func (t *translation) alertSecrets() []string {
-	seen := map[string]bool{}
-	for _, r := range t.s.Receivers {
-		switch {
-		case r.Slack != nil:
-			seen[r.Slack.WebhookURLSecret] = true
-		case r.Email != nil:
-			seen[r.Email.AuthPasswordSecret] = true
-		case r.Webhook != nil:
-			seen[r.Webhook.URLSecret] = true
-		}
-	}
-	delete(seen, "")
-	return schema.SortedKeys(seen)
-}
-
 // validationGlobal stands in for the operator's global SMTP settings when
 // the rendered file is checked on its own.
 const validationGlobal = "global:\n  smtp_smarthost: localhost:25\n  smtp_from: alertmanager@localhost\n"

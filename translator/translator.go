@@ -325,7 +325,7 @@ func (t *translation) run() error {
 		return err
 	}
 	t.b.Alertmanager = am
-	t.b.AlertSecrets = t.alertSecrets()
+	t.b.AlertSecrets = t.s.ReceiverSecrets()
 	t.b.PrometheusRules = t.rules()
 	sort.SliceStable(t.b.Warnings, func(i, j int) bool { return t.b.Warnings[i].Path < t.b.Warnings[j].Path })
 	return nil

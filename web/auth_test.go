@@ -47,6 +47,7 @@ type authServer struct {
 	*testServer
 	logs   *lockedBuffer
 	dbFile string
+	fakeAM *fakeAM
 }
 
 type lockedBuffer struct {
@@ -80,12 +81,15 @@ func newAuthServer(t *testing.T) *authServer {
 	}
 	logs := &lockedBuffer{}
 	cluster := &secretsFake{fakeCluster: newFakeCluster(), set: map[string][]byte{}}
+	fam, amc := newFakeAM(t)
 	srv := New(Config{Store: st, Registry: reg, Cluster: cluster, Version: "test", PublicURL: "http://backplane.test",
-		Loki: emptyLoki(t), Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Loki: emptyLoki(t), Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Alerts: AlertsConfig{Client: amc}})
 	bootstrap(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { srv.Close(); ts.Close() })
-	as := &authServer{testServer: &testServer{Server: ts, srv: srv}, logs: logs, dbFile: dbFile}
+	as := &authServer{testServer: &testServer{Server: ts, srv: srv}, logs: logs, dbFile: dbFile, fakeAM: fam}
+	fam.addSilence("sil-1", "shop", "api")
 	createProject(t, as.testServer, "shop")
 	r := as.do(t, "PUT", "/projects/shop/schema", strings.NewReader(strings.Replace(apiSchema, "port: 8080 }", "port: 8080, secrets: [STRIPE_KEY] }", 1)),
 		"If-Match", "*", "Content-Type", "application/yaml")
@@ -150,6 +154,10 @@ func routeSamples(userID int64) map[string]sample {
 		"GET /projects/:p/events":                 {path: "/projects/shop/events", stream: true},
 		"GET /projects/:p/logs":                   {path: "/projects/shop/logs?q=timeout"},
 		"GET /projects/:p/logs/tail":              {path: "/projects/shop/logs/tail", stream: true},
+		"GET /projects/:p/alerts":                 {path: "/projects/shop/alerts"},
+		"GET /projects/:p/silences":               {path: "/projects/shop/silences"},
+		"POST /projects/:p/silences":              {path: "/projects/shop/silences", body: `{"element":"api","duration":"1h","comment":"maintenance"}`},
+		"DELETE /projects/:p/silences/:id":        {path: "/projects/shop/silences/sil-1"},
 		"GET /audit":                              {path: "/audit"},
 		"GET /deleted-projects":                   {path: "/deleted-projects"},
 		"GET /deleted-projects/:id":               {path: "/deleted-projects/{deleted}"},

@@ -542,6 +542,10 @@ func (s *Server) elementOfHead(ctx context.Context, slug, id string) ([]string, 
 	if err != nil {
 		return nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_schema", Message: "the head revision does not decode; fix it first"}
 	}
+	if id == jobs.ProjectSecrets {
+		// The project's own secrets: the ones its receivers read.
+		return sc.ReceiverSecrets(), nil
+	}
 	e := sc.Element(id)
 	if e == nil {
 		return nil, errNotFound(fmt.Sprintf("no element %q in %s's head revision", id, slug))

@@ -197,18 +197,34 @@ func (s *Server) deploy(c *gin.Context) error {
 	// The outcome is recorded even if the client has gone.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	var warnings []string
+	if err == nil {
+		// The project's alert routes follow its jobs. A failure to load
+		// them does not undo the deploy, which has happened: it is
+		// reported with it, in the answer and the deployment's summary.
+		if aerr := s.applyAlerts(fctx, slug, b); aerr != nil {
+			warnings = append(warnings, "alert routes not loaded: "+aerr.Error())
+			summary += "; alert routes not loaded: " + aerr.Error()
+			s.log.Warn("deploy: alert routes not loaded", "project", slug, "error", aerr)
+		}
+	}
 	if ferr := s.store.FinishDeployment(fctx, d.ID, status, summary); ferr != nil {
 		s.log.Error("record deployment result", "project", slug, "deployment", d.ID, "error", ferr)
 	}
 	d.Status, d.Summary = status, summary
 	s.metrics.deploys.WithLabelValues("deploy", status).Inc()
 	s.audit(c, slug, "deploy", fmt.Sprintf("revision %d: %s", r.Number, summary))
+	if err == nil {
+		if sc, derr := schema.Decode("", []byte(r.YAML)); derr == nil {
+			s.follow(slug, sc, b)
+		}
+	}
 	s.hub.publishDeployment(slug, d)
 	s.hub.watch(slug, b) // follow the new jobs' status
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusAccepted, gin.H{"deployment": d, "items": res.Items})
+	c.JSON(http.StatusAccepted, gin.H{"deployment": d, "items": res.Items, "warnings": nonNil(warnings)})
 	return nil
 }
 

@@ -42,9 +42,15 @@ type Hub struct {
 
 type projectHub struct {
 	subs   map[*subscriber]struct{}
-	last   map[string][]byte // region/job ID → encoded status event
+	last   map[string][]byte // region/job ID → encoded status event; alertsKey → the alert event
 	cancel context.CancelFunc
+	// pinned keeps the watcher running without subscribers: the alert
+	// bridge follows every deployed project.
+	pinned bool
 }
+
+// alertsKey holds a project's last alert event among its replayed events.
+const alertsKey = "~alerts"
 
 type subscriber struct {
 	ch chan []byte
@@ -92,9 +98,13 @@ func (h *Hub) subscribe(slug string) (*subscriber, func()) {
 		}
 	}
 	h.s.metrics.subscribers.Inc()
+	_, haveAlerts := p.last[alertsKey]
 	h.mu.Unlock()
-	if first && h.s.cluster != nil {
+	if first && h.s.cluster != nil && !p.pinned {
 		go h.watchHead(slug)
+	}
+	if h.s.alerts != nil && !haveAlerts {
+		h.s.alerts.changed(slug)
 	}
 	return sub, func() { h.unsubscribe(slug, sub) }
 }
@@ -112,7 +122,7 @@ func (h *Hub) unsubscribe(slug string, sub *subscriber) {
 	delete(p.subs, sub)
 	close(sub.ch)
 	h.s.metrics.subscribers.Dec()
-	if len(p.subs) == 0 {
+	if len(p.subs) == 0 && !p.pinned {
 		if p.cancel != nil {
 			p.cancel()
 		}
@@ -164,6 +174,33 @@ func (h *Hub) publishStatus(slug string, st jobs.Status) {
 	}
 	h.mu.Unlock()
 	h.publish(slug, ev)
+}
+
+// publishAlerts records and sends a project's alert event, unless it is
+// the one last sent.
+func (h *Hub) publishAlerts(slug string, ev []byte) {
+	h.mu.Lock()
+	p := h.projects[slug]
+	if p == nil || string(p.last[alertsKey]) == string(ev) {
+		h.mu.Unlock()
+		return
+	}
+	p.last[alertsKey] = ev
+	h.mu.Unlock()
+	h.publish(slug, ev)
+}
+
+// pin keeps the project's watcher on the bundle's jobs running whether or
+// not anyone subscribes, for the alert bridge.
+func (h *Hub) pin(slug string, b *translator.Bundle) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.project(slug).pinned = true
+	h.mu.Unlock()
+	h.watch(slug, b)
 }
 
 // publishDeployment tells subscribers here and on other replicas that a
@@ -248,7 +285,7 @@ func (h *Hub) watch(slug string, b *translator.Bundle) {
 	targets := jobs.Targets(b)
 	h.mu.Lock()
 	p := h.projects[slug]
-	if p == nil || len(p.subs) == 0 || h.closed {
+	if p == nil || (len(p.subs) == 0 && !p.pinned) || h.closed {
 		h.mu.Unlock()
 		return
 	}
@@ -263,13 +300,18 @@ func (h *Hub) watch(slug string, b *translator.Bundle) {
 		keep[t.Region+"/"+t.JobID] = true
 	}
 	for k := range p.last {
-		if !keep[k] {
+		if !keep[k] && k != alertsKey {
 			delete(p.last, k)
 		}
 	}
 	h.mu.Unlock()
 	go func() {
-		err := h.s.cluster.Watch(ctx, targets, func(st jobs.Status) { h.publishStatus(slug, st) })
+		err := h.s.cluster.Watch(ctx, targets, func(st jobs.Status) {
+			h.publishStatus(slug, st)
+			if h.s.alerts != nil {
+				h.s.alerts.bridge.Observe(slug, st)
+			}
+		})
 		if err != nil && ctx.Err() == nil {
 			h.s.log.Warn("status watch ended", "project", slug, "error", err)
 		}

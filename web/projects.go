@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,6 +142,7 @@ func (s *Server) deleteProject(c *gin.Context) error {
 		return err
 	}
 	s.hub.projectDeleted(slug)
+	s.forgetAlerts(context.WithoutCancel(c.Request.Context()), slug)
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -243,7 +245,7 @@ func (s *Server) check(sc *schema.Schema) []Problem {
 
 // translate turns a schema into a bundle with the server's options.
 func (s *Server) translate(sc *schema.Schema) (*translator.Bundle, error) {
-	opts := translator.Options{LokiURL: s.lokiURL, LokiTenant: s.lokiTenant, Logship: s.logshipOptions()}
+	opts := translator.Options{LokiURL: s.lokiURL, LokiTenant: s.lokiTenant, Logship: s.logshipOptions(), Alerting: s.alertOpts}
 	if s.cluster != nil {
 		opts.Credentials = s.cluster.HasVault()
 	}

@@ -116,6 +116,10 @@ func (s *Server) table() []route {
 		{"GET", "/projects/:p/events", ruleViewer, 0, s.events},
 		{"GET", "/projects/:p/logs", ruleViewer, short, s.searchLogs},
 		{"GET", "/projects/:p/logs/tail", ruleViewer, 0, s.tailLogs},
+		{"GET", "/projects/:p/alerts", ruleViewer, short, s.listAlerts},
+		{"GET", "/projects/:p/silences", ruleViewer, short, s.listSilences},
+		{"POST", "/projects/:p/silences", ruleDeployer, short, s.createSilence},
+		{"DELETE", "/projects/:p/silences/:id", ruleDeployer, short, s.expireSilence},
 
 		{"GET", "/audit", ruleServerAdmin, short, s.listAudit},
 		{"GET", "/deleted-projects", ruleServerAdmin, short, s.listDeleted},

@@ -72,6 +72,8 @@ type Config struct {
 	Logship translator.LogshipOptions
 	// DistBinary is the binary /dist offers; the running one when empty.
 	DistBinary string
+	// Alerts wires Alertmanager; alerts are off without its Client.
+	Alerts AlertsConfig
 }
 
 // Server is the HTTP API and the editor.
@@ -96,6 +98,9 @@ type Server struct {
 	limiter        *signInLimiter
 	logship        translator.LogshipOptions
 	dist           *dist
+	alertOpts      translator.AlertingOptions
+	// alerts is nil when no Alertmanager is configured.
+	alerts *alerting
 
 	// loki reads logs; nil when not configured (lokiErr says why).
 	loki    *logs.Client
@@ -123,6 +128,7 @@ func New(cfg Config) *Server {
 		checked: newProblemCache(256), retention: cfg.DeletedRetention,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trustedProxies: cfg.TrustedProxies,
 		limiter: newSignInLimiter(), logship: cfg.Logship, dist: newDist(cfg.DistBinary),
+		alertOpts: cfg.Alerts.Options,
 	}
 	if cfg.LokiURL != "" && runtime.GOOS == "linux" {
 		// Deploys will point the logship sidecar at /dist: pack the
@@ -136,8 +142,16 @@ func New(cfg Config) *Server {
 	}
 	s.closing = make(chan struct{})
 	s.hub = newHub(s)
+	s.alerts = newAlerting(s, cfg.Alerts)
 	s.engine = s.routes()
 	return s
+}
+
+// Start does the work a server does once at start that needs the store and
+// the cluster: alerting resumes following every deployed project. It
+// returns when that is done; the server answers requests meanwhile.
+func (s *Server) Start(ctx context.Context) {
+	s.resumeAlerts(ctx)
 }
 
 // Handler is the server's http.Handler.
@@ -149,6 +163,7 @@ func (s *Server) Close() {
 		close(s.closing)
 		s.dist.close()
 	})
+	s.alerts.stop()
 	s.hub.close()
 }
 

@@ -33,6 +33,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var lokiTenant, lokiAuthFile string
 	var trustedProxies []string
 	var logship translator.LogshipOptions
+	var af alertFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the web editor and the API",
@@ -136,9 +137,15 @@ then purged.`,
 			} else if _, err := logs.New(loki); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("serve: --loki-url: %w", err)}
 			}
+			alertCfg, err := af.build(log)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
 			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Loki: loki, Logger: log,
-				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies, Logship: logship})
+				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies, Logship: logship,
+				Alerts: alertCfg})
 			defer srv.Close()
+			go srv.Start(ctx)
 			link, err := srv.Bootstrap(ctx, adminToken)
 			if err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("serve: %w", err)}
@@ -185,6 +192,7 @@ then purged.`,
 	f.StringVar(&lokiAuthFile, "loki-basic-auth-file", os.Getenv(logs.EnvBasicAuthFile), "file holding user:password for log search in Loki (env "+logs.EnvBasicAuthFile+")")
 	f.StringVar(&seed, "seed", "", "schema file to import as a project when no project of its name exists yet")
 	logshipFlags(f, &logship)
+	af.register(f)
 	f.StringVar(&publicURL, "public-url", os.Getenv("BACKPLANE_PUBLIC_URL"), "where browsers and clients reach serve, for sign-in links (env BACKPLANE_PUBLIC_URL; default the listen address)")
 	f.StringVar(&adminTokenFile, "admin-token-file", os.Getenv("BACKPLANE_ADMIN_TOKEN_FILE"),
 		"file holding the bootstrap admin API token (env BACKPLANE_ADMIN_TOKEN_FILE; or the token itself in BACKPLANE_ADMIN_TOKEN)")
