@@ -284,7 +284,8 @@ func (a *app) remoteDestroy(r *remote, f *clusterFlags, elements []string, purge
 }
 
 // remoteSetSecret sets an element's secret, or the project's when element
-// is projectSecrets (the server takes that reserved name on the same route).
+// is jobs.ProjectSecrets (the server takes that reserved name on the same
+// route).
 func (a *app) remoteSetSecret(r *remote, f *clusterFlags, element, name string) error {
 	src, err := a.remoteSource(f)
 	if err != nil {
@@ -293,7 +294,7 @@ func (a *app) remoteSetSecret(r *remote, f *clusterFlags, element, name string) 
 	if !schema.ValidEnvName(name) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: %q is not a valid secret name", name)}
 	}
-	if element != projectSecrets && !src.hasElement(element) {
+	if element != jobs.ProjectSecrets && !src.hasElement(element) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("secrets set: no element %q in %s", element, src.name)}
 	}
 	value, err := a.readSecretValue()
@@ -341,7 +342,7 @@ func (a *app) remoteSecrets(r *remote, f *clusterFlags, element string) error {
 	return a.printSecrets(infos, f.jsonOut)
 }
 
-// secrets lists an element's (or, for projectSecrets, the project's)
+// secrets lists an element's (or, for jobs.ProjectSecrets, the project's)
 // secret names and versions.
 func (r *remote) secrets(ctx context.Context, project, element string) ([]jobs.SecretInfo, error) {
 	var resp struct {

@@ -25,12 +25,12 @@ func (a *app) secretsCmd() *cobra.Command {
 		Long: `Set reads the value from stdin (one trailing newline is dropped) and writes
 it to Vault KV v2 at secret/backplane/<project>/<element>, keeping the
 element's other secrets. With --project it writes a project secret instead,
-at secret/backplane/<project>/` + projectSecrets + `: the secrets receivers name
+at secret/backplane/<project>/` + jobs.ProjectSecrets + `: the secrets receivers name
 (a Slack or webhook URL, an SMTP password). The value is never echoed or
 logged.`,
 		Args: secretsArgs(&setProject, 1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			element, name := projectSecrets, args[0]
+			element, name := jobs.ProjectSecrets, args[0]
 			if !setProject {
 				element, name = args[0], args[1]
 			}
@@ -72,7 +72,7 @@ logged.`,
 		Short: "List an element's (or the project's) secret names and versions",
 		Args:  secretsArgs(&listProject, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			element := projectSecrets
+			element := jobs.ProjectSecrets
 			if !listProject {
 				element = args[0]
 			}
@@ -100,12 +100,6 @@ logged.`,
 	return cmd
 }
 
-// projectSecrets is the reserved element name under which a project's own
-// secrets live (secret/backplane/<project>/_project), the ones receivers
-// name. No element can take it: element IDs are DNS labels.
-// TODO: use jobs.ProjectSecrets once package jobs has it.
-const projectSecrets = "_project"
-
 // secretsArgs checks the arguments of secrets set and list: with --project,
 // n of them (named names); without, one more, the element first.
 func secretsArgs(project *bool, n int, names string) cobra.PositionalArgs {
@@ -123,8 +117,8 @@ func secretsArgs(project *bool, n int, names string) cobra.PositionalArgs {
 			return nil
 		case len(args) != n+1:
 			return usage("want %s, or %s (got %s)", strings.TrimSpace("ELEMENT "+names), strings.TrimSpace("--project "+names), plural(len(args), "argument"))
-		case args[0] == projectSecrets:
-			return usage("%s is not an element: use --project for the project's secrets", projectSecrets)
+		case args[0] == jobs.ProjectSecrets:
+			return usage("%s is not an element: use --project for the project's secrets", jobs.ProjectSecrets)
 		}
 		return nil
 	}
@@ -132,7 +126,7 @@ func secretsArgs(project *bool, n int, names string) cobra.PositionalArgs {
 
 // secretOwner names whose secret it is, in messages: "api" or "project shop".
 func secretOwner(project, element string) string {
-	if element == projectSecrets {
+	if element == jobs.ProjectSecrets {
 		return "project " + project
 	}
 	return element
