@@ -134,7 +134,7 @@ function Shell() {
   let page;
   switch (route.page) {
     case 'editor':
-      page = <EditorPage key={route.slug} slug={route.slug} {...common} />;
+      page = <EditorPage key={route.slug} slug={route.slug} element={route.element} {...common} />;
       break;
     case 'audit':
       page = <AuditPage key={route.slug} slug={route.slug} {...common} />;

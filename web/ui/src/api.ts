@@ -1,6 +1,7 @@
 // Client for the Backplane HTTP API (web/API.md). Every call goes with the
 // session cookie of this origin; changes carry the session's CSRF token;
 // a 401 or a 403 anywhere reaches the app through setApiHooks.
+import type { Alert, NewSilence, Silence } from './model/alerts';
 import type { LogLine } from './model/logs';
 import type { Me, Role, TokenInfo, User } from './model/roles';
 import type { KindInfo, Problem, Schema, Status } from './model/types';
@@ -446,6 +447,31 @@ export const logs = {
   // query is model/logs.ts's tailQuery.
   tailUrl: (p: string, query: string) => `${API_BASE}/projects/${enc(p)}/logs/tail${query ? `?${query}` : ''}`,
 };
+
+// ---- alerts and silences (web/API.md, Alerts): the project's, from its
+// Alertmanager. Without one configured every call answers 503
+// no_alertmanager. ----
+
+export const alerts = {
+  // list is the project's alerts (every element's, or one element's).
+  list: (p: string, element?: string, signal?: AbortSignal) =>
+    request<{ alerts: Alert[] | null }>('GET', `/projects/${enc(p)}/alerts${element ? `?element=${enc(element)}` : ''}`, { signal }).then((r) => r.data?.alerts ?? []),
+  // silences lists the project's silences, expired ones too, newest first.
+  silences: (p: string, signal?: AbortSignal) =>
+    request<{ silences: Silence[] | null }>('GET', `/projects/${enc(p)}/silences`, { signal }).then((r) => r.data?.silences ?? []),
+  // silence mutes an element's alerts for a while (a deployer's right); a
+  // bad field answers 400 with its name in `path`. quiet: the form shows
+  // a refusal itself.
+  silence: (p: string, body: NewSilence) =>
+    request<{ silence: Silence }>('POST', `/projects/${enc(p)}/silences`, { body, quiet: true }).then((r) => r.data.silence),
+  // expire ends a silence now.
+  expire: (p: string, id: string) => request<unknown>('DELETE', `/projects/${enc(p)}/silences/${enc(id)}`).then(() => undefined),
+};
+
+// isNoAlertmanager: the server has no Alertmanager configured.
+export function isNoAlertmanager(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 'no_alertmanager';
+}
 
 export function problemsOf(e: unknown): Problem[] {
   if (e instanceof ApiError) {

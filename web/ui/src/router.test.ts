@@ -6,6 +6,8 @@ describe('parseRoute', () => {
     expect(parseRoute('/')).toEqual({ page: 'projects' });
     expect(parseRoute('/p/shop')).toEqual({ page: 'editor', slug: 'shop' });
     expect(parseRoute('/p/shop/')).toEqual({ page: 'editor', slug: 'shop' });
+    expect(parseRoute('/p/shop', '', '?element=api')).toEqual({ page: 'editor', slug: 'shop', element: 'api' });
+    expect(parseRoute('/p/shop', '', '?element=')).toEqual({ page: 'editor', slug: 'shop' });
     expect(parseRoute('/p/shop/audit')).toEqual({ page: 'audit', slug: 'shop' });
     expect(parseRoute('/p/shop/logs')).toEqual({ page: 'logs', slug: 'shop' });
     expect(parseRoute('/p/shop/logs/', '', '?element=api')).toEqual({ page: 'logs', slug: 'shop' });

@@ -1,4 +1,5 @@
-// A tiny router: `/` is the project list, `/p/<slug>` the editor,
+// A tiny router: `/` is the project list, `/p/<slug>` the editor (with
+// `?element=<id>`: that element selected, as alerts link to it),
 // `/p/<slug>/audit` a project's audit log, `/p/<slug>/logs` its logs
 // (filters in the query), `/sign-in` (with `?next=<path>`)
 // the sign-in page, `/sign-in/link#<code>` a one-time sign-in link, `/tokens`
@@ -8,7 +9,7 @@ import { useEffect, useState } from 'react';
 
 export type Route =
   | { page: 'projects' }
-  | { page: 'editor'; slug: string }
+  | { page: 'editor'; slug: string; element?: string }
   | { page: 'audit'; slug: string }
   | { page: 'logs'; slug: string }
   | { page: 'sign-in'; next: string }
@@ -30,7 +31,10 @@ export function parseRoute(pathname: string, hash = '', search = ''): Route {
   const l = /^\/p\/([^/?#]+)\/logs\/?$/.exec(pathname) ?? /^\/p\/([^/?#]+)\/logs\/?$/.exec(h);
   if (l) return { page: 'logs', slug: decodeURIComponent(l[1]) };
   const m = /^\/p\/([^/?#]+)\/?$/.exec(pathname) ?? /^\/p\/([^/?#]+)\/?$/.exec(h);
-  if (m) return { page: 'editor', slug: decodeURIComponent(m[1]) };
+  if (m) {
+    const element = new URLSearchParams(search).get('element') || undefined;
+    return element ? { page: 'editor', slug: decodeURIComponent(m[1]), element } : { page: 'editor', slug: decodeURIComponent(m[1]) };
+  }
   return { page: 'projects' };
 }
 

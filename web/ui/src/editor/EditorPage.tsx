@@ -6,8 +6,9 @@ import {
   type NodeChange,
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, ApiError, errorMessage, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
+import { alerts as alertsApi, api, ApiError, errorMessage, isNoAlertmanager, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
 import { useAuth } from '../auth';
+import { alertBadges, countFiring, NO_ALERTMANAGER, type Alert, type Silence } from '../model/alerts';
 import { actionBlocked, clusterMissing as isClusterMissing, NO_CLUSTER, savedElementIds } from '../model/cluster';
 import { connectionFieldTestId, fieldTestId, problemTarget } from '../model/form';
 import {
@@ -51,6 +52,7 @@ import { OverflowMenu } from '../ui/Menu';
 import { ThemeToggle } from '../ui/ThemeToggle';
 import { useToast } from '../ui/toast';
 import { UserMenu } from '../ui/UserMenu';
+import { AlertsPanel, SilenceDialog } from './AlertsPanel';
 import { CanvasView } from './CanvasView';
 import { ClusterOpDialog, type ClusterOp } from './ClusterOpDialog';
 import { ConflictDialog } from './ConflictDialog';
@@ -67,6 +69,9 @@ import { YamlView } from './YamlView';
 
 interface Props {
   slug: string;
+  // element: select this element (and show its inspector) once the schema
+  // is loaded: /p/<slug>?element=<id>, where alerts link to.
+  element?: string;
   theme: Theme;
   toggleTheme: () => void;
   health: Health | null;
@@ -92,14 +97,14 @@ function normalizeSchema(s: Schema | undefined, slug: string): Schema {
   return out;
 }
 
-type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members' | 'logs';
+type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members' | 'logs' | 'alerts';
 interface Selection {
   nodes: string[];
   edges: string[];
 }
 const EMPTY_SEL: Selection = { nodes: [], edges: [] };
 
-function Editor({ slug, theme, toggleTheme, health }: Props) {
+function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Props) {
   const toast = useToast();
   const rf = useReactFlow();
   // What the user's role lets them do here (web/API.md's role table): a
@@ -148,6 +153,18 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
   const [historyView, setHistoryView] = useState<HistoryView>('revisions');
   const [focus, setFocus] = useState<{ testid: string; n: number } | null>(null);
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
+  // The project's alerts, live from the `alert` events (null: not read
+  // yet); alertsOff: the server has no Alertmanager (its message), and
+  // nothing about alerts is asked again.
+  const [alertList, setAlertList] = useState<Alert[] | null>(null);
+  const [alertsOff, setAlertsOff] = useState<string | null>(null);
+  const [alertsError, setAlertsError] = useState('');
+  const [silenceFor, setSilenceFor] = useState<string | null>(null);
+  const [silencesKey, setSilencesKey] = useState(0);
+  const [silences, setSilences] = useState<Silence[] | null>(null);
+  // alertSeq counts the alert lists received: a GET answered after a
+  // newer `alert` event must not overwrite it.
+  const alertSeq = useRef(0);
   const clipboard = useRef<Clipboard | null>(null);
   const pasteCount = useRef(0);
   const dragKey = useRef('move');
@@ -253,11 +270,49 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
       const d = parse(ev) as Deployment | undefined;
       if (d) setDeployment(d);
     });
+    // The full list of the project's alerts, each time it changes (and on
+    // connecting, when alerting is on).
+    es.addEventListener('alert', (ev) => {
+      const a = parse(ev) as { alerts?: Alert[] | null } | undefined;
+      if (!a || typeof a !== 'object') return;
+      alertSeq.current++;
+      setAlertList(Array.isArray(a.alerts) ? a.alerts : []);
+      setAlertsOff(null);
+      setAlertsError('');
+    });
     return () => {
       alive = false;
       es.close();
     };
   }, [slug]);
+
+  // ---- alerts ----
+  // loadAlerts reads the alerts once (on opening, and after a silence is
+  // made or expired here); the `alert` events keep them current. Without
+  // Alertmanager (503 no_alertmanager) it is not asked again.
+  const loadAlerts = useCallback(() => {
+    const seq = alertSeq.current;
+    alertsApi
+      .list(slug)
+      .then((list) => {
+        if (alertSeq.current !== seq) return; // an event was newer
+        alertSeq.current++;
+        setAlertList(list);
+        setAlertsError('');
+      })
+      .catch((e) => {
+        if (isNoAlertmanager(e)) setAlertsOff(errorMessage(e) || NO_ALERTMANAGER);
+        else if (!(e instanceof ApiError && e.status === 403)) setAlertsError(errorMessage(e));
+      });
+  }, [slug]);
+  useEffect(loadAlerts, [loadAlerts]);
+  const onAlertsOff = useCallback((m: string) => setAlertsOff(m || NO_ALERTMANAGER), []);
+  const badges = useMemo(() => (alertsOff ? {} : alertBadges(alertList)), [alertList, alertsOff]);
+  const firingCount = alertsOff ? 0 : countFiring(alertList);
+  const openAlerts = useCallback((id?: string) => {
+    if (id) setSelection({ nodes: [id], edges: [] });
+    setTab('alerts');
+  }, []);
 
   const clusterMissing = isClusterMissing(health, noCluster);
   const savedIds = useMemo(() => savedElementIds(savedJson), [savedJson]);
@@ -355,10 +410,12 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
           light: combineLights(regions.map((r) => r.light)),
           regions,
           problems: problemMap.byEl[el.id] ?? [],
+          alerts: badges[el.id],
+          onAlerts: openAlerts,
         },
       };
     });
-  }, [graph, schema, statuses, selNodes, measured, kinds_, problemMap]);
+  }, [graph, schema, statuses, selNodes, measured, kinds_, problemMap, badges, openAlerts]);
 
   const edges: ConnectionEdge[] = useMemo(
     () =>
@@ -512,7 +569,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
   keyHandler.current = (e: KeyboardEvent) => {
     const t = e.target as HTMLElement | null;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
-    if (planOpen || conflict || op) return;
+    if (planOpen || conflict || op || silenceFor) return;
     const mod = e.ctrlKey || e.metaKey;
     const k = e.key.toLowerCase();
     // Keys in the Logs tab are the logs' (Delete on a focused line's label
@@ -610,6 +667,31 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
     });
     return () => cancelAnimationFrame(id);
   }, [focus]);
+
+  // ---- /p/<slug>?element=<id> (where alerts link to) ----
+  // Once the schema is in: select the element, show its inspector and
+  // bring it into view; then drop the parameter from the address.
+  const linked = useRef(false);
+  const hasSchema = !!schema;
+  useEffect(() => {
+    if (!linkedElement || linked.current || !hasSchema) return;
+    linked.current = true;
+    const s = schemaRef.current;
+    navigate(`/p/${encodeURIComponent(slug)}`, { replace: true });
+    if (!s?.elements.some((e) => e.id === linkedElement)) {
+      toast(`${linkedElement} is not an element of ${slug} (any more)`, 'info');
+      return;
+    }
+    setSelection({ nodes: [linkedElement], edges: [] });
+    setTab('inspector');
+    // After the canvas fitted its view to every element. (Not cancelled
+    // on cleanup: this runs once, and StrictMode's second run returns
+    // early.)
+    setTimeout(() => {
+      const n = rf.getNode(linkedElement);
+      if (n) void rf.setCenter(n.position.x + 100, n.position.y + 40, { zoom: Math.max(rf.getZoom(), 0.8), duration: 250 });
+    }, 350);
+  }, [linkedElement, hasSchema, slug, rf, toast]);
 
   // ---- views ----
   const setViewMode = (v: 'canvas' | 'yaml') => {
@@ -710,6 +792,17 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
           </button>
         </div>
         <div className="spacer" />
+        {firingCount > 0 && (
+          <button
+            className="alerts-indicator"
+            data-testid="alerts-indicator"
+            title={`${firingCount} firing alert${firingCount === 1 ? '' : 's'} in ${slug}: show them`}
+            onClick={() => setTab('alerts')}
+          >
+            <Icon name="bell" size={14} />
+            <span data-testid="alerts-count">{firingCount}</span> firing
+          </button>
+        )}
         <ClusterBadge health={noCluster && health?.cluster === 'connected' ? { ...health, cluster: 'not configured' } : health} />
         {can.edit && (
           <>
@@ -749,6 +842,12 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                 setTab('history');
                 setHistoryView('deploys');
               },
+            },
+            {
+              label: firingCount ? `Alerts (${firingCount} firing)` : 'Alerts',
+              testid: 'open-alerts',
+              title: `Firing alerts and silences of ${slug}`,
+              onSelect: () => setTab('alerts'),
             },
             {
               label: 'Logs',
@@ -850,6 +949,7 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                 ['history', 'History'],
                 ['members', 'Members'],
                 ['logs', 'Logs'],
+                ['alerts', 'Alerts'],
               ] as [Tab, string][]
             ).map(([t, label]) => (
               <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} data-testid={`tab-${t}`} onClick={() => setTab(t)}>
@@ -896,6 +996,16 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                     return undefined;
                   }}
                   onDelete={removeSelection}
+                  alerting={
+                    alertsOff || alertList === null
+                      ? undefined
+                      : {
+                          firing: badges[selectedEl.id]?.count ?? 0,
+                          title: badges[selectedEl.id]?.title,
+                          onShow: () => setTab('alerts'),
+                          onSilence: can.deploy ? () => setSilenceFor(selectedEl.id) : undefined,
+                        }
+                  }
                   cluster={
                     can.deploy
                       ? {
@@ -965,6 +1075,29 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
                 }
               />
             )}
+            {tab === 'alerts' && (
+              <AlertsPanel
+                slug={slug}
+                alerts={alertList}
+                off={alertsOff}
+                error={alertsError}
+                elements={new Set(schema.elements.map((e) => e.id))}
+                canSilence={can.deploy}
+                silencesKey={silencesKey}
+                silences={silences}
+                onSilences={setSilences}
+                onRefresh={loadAlerts}
+                onOff={onAlertsOff}
+                onSilence={setSilenceFor}
+                onSelect={(id) => {
+                  if (!schema.elements.some((e) => e.id === id)) return;
+                  setSelection({ nodes: [id], edges: [] });
+                  const n = rf.getNode(id);
+                  if (n && view === 'canvas') void rf.setCenter(n.position.x + 100, n.position.y + 40, { zoom: rf.getZoom(), duration: 250 });
+                }}
+                onChanged={loadAlerts}
+              />
+            )}
             {tab === 'members' && <MembersPanel slug={slug} canManage={can.manageMembers} self={me.user.name} onChanged={() => void refreshMe()} />}
           </div>
         </aside>
@@ -990,6 +1123,20 @@ function Editor({ slug, theme, toggleTheme, health }: Props) {
           clusterMissing={clusterMissing}
           onClose={() => setOp(null)}
           onNoCluster={() => setNoCluster(true)}
+        />
+      )}
+      {silenceFor && can.deploy && (
+        <SilenceDialog
+          slug={slug}
+          element={silenceFor}
+          onClose={() => setSilenceFor(null)}
+          onOff={onAlertsOff}
+          onDone={(sil, duration) => {
+            setSilenceFor(null);
+            toast(`Silenced ${sil?.element ?? silenceFor} for ${duration}`, 'success');
+            setSilencesKey((k) => k + 1);
+            loadAlerts();
+          }}
         />
       )}
       {conflict && (

@@ -1,9 +1,10 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { memo, useEffect, useState } from 'react';
+import type { AlertBadge } from '../model/alerts';
 import { scaleSummary, scalingEventText } from '../model/cluster';
 import type { ElementNodeData } from '../model/graph';
 import type { KindInfo, Light, Status } from '../model/types';
-import { KindIcon } from '../ui/icons';
+import { Icon, KindIcon } from '../ui/icons';
 
 export interface RegionLight {
   name: string;
@@ -16,6 +17,10 @@ export interface NodeViewData extends ElementNodeData {
   light: Light;
   regions: RegionLight[];
   problems: string[];
+  // alerts: the element's firing alerts (none firing: undefined).
+  alerts?: AlertBadge;
+  // onAlerts opens the Alerts tab (the badge's click).
+  onAlerts?: (id: string) => void;
 }
 
 export type ViewNode = Node<NodeViewData, 'element'>;
@@ -40,7 +45,7 @@ function useNow(active: boolean, key: string): number {
 }
 
 function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
-  const { kind, light, regions, problems, element } = data;
+  const { kind, light, regions, problems, element, alerts, onAlerts } = data;
   const label = kind?.label ?? element.kind;
   const known = !!kind;
   const top = regions.find((r) => r.status)?.status;
@@ -49,7 +54,7 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
   const now = useNow(dated, regions.map((r) => r.status?.scaling?.events?.[0]?.time ?? '').join('|'));
   return (
     <div
-      className={`el-node${selected ? ' selected' : ''}${problems.length ? ' has-problems' : ''}${known ? '' : ' unknown-kind'}`}
+      className={`el-node${selected ? ' selected' : ''}${problems.length ? ' has-problems' : ''}${alerts?.count ? ' alerting' : ''}${known ? '' : ' unknown-kind'}`}
       data-testid={`node-${id}`}
       data-light={light}
     >
@@ -67,6 +72,23 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
         <span className="el-id" title={id}>
           {id}
         </span>
+        {alerts && alerts.count > 0 && (
+          <button
+            type="button"
+            className="el-alerts nodrag"
+            data-testid={`alert-badge-${id}`}
+            data-count={alerts.count}
+            title={alerts.title}
+            aria-label={alerts.title}
+            onClick={(e) => {
+              e.stopPropagation();
+              onAlerts?.(id);
+            }}
+          >
+            <Icon name="bell" size={11} />
+            {alerts.count}
+          </button>
+        )}
         <span
           className={`lamp lamp-${light}`}
           data-testid={`light-${id}`}
@@ -133,6 +155,7 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
             )}
           </div>
         ))}
+        {alerts && alerts.count > 0 && <div className="tt-alerts">{alerts.title}</div>}
         {problems.length > 0 && <div className="tt-problems">{problems.length} problem{problems.length > 1 ? 's' : ''}</div>}
       </div>
       <Handle

@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { connectionProblems, formText, getField, problemsByInput, setConnectionField, setField, type KV } from '../model/form';
 import { effectivePort } from '../model/graph';
-import { DRIVERS, POLICIES, type Connection, type Element, type KindMap, type Problem, type Schema } from '../model/types';
+import { ALERT_DEFAULTS, DRIVERS, POLICIES, type Connection, type Element, type KindMap, type Problem, type Schema } from '../model/types';
 import { exportedEnv } from '../model/util';
 import { KindIcon } from '../ui/icons';
 import { DraftInput, Field, KVEditor, ListEditor, MultiSelect, Select } from './fields';
@@ -56,9 +56,17 @@ interface ElementProps {
   // section); blocked says why they cannot run now (no cluster, element not
   // saved), shown as the buttons' tooltip.
   cluster?: { blocked?: string; onRollback?: () => void; onDestroy?: () => void };
+  // The element's alerts: how many fire (title: their names), opening the
+  // Alerts tab, and silencing them (deployers; off says why it cannot:
+  // no Alertmanager). None: no alerts row (alerting is off).
+  alerting?: { firing: number; title?: string; onShow: () => void; onSilence?: () => void };
 }
 
-export function ElementInspector({ schema, element: el, kinds, problems, onChange, onRename, onDelete, readOnly, cluster }: ElementProps) {
+function alertingText(n: number): string {
+  return n ? `${n} alert${n === 1 ? '' : 's'} firing` : 'No alerts firing';
+}
+
+export function ElementInspector({ schema, element: el, kinds, problems, onChange, onRename, onDelete, readOnly, cluster, alerting }: ElementProps) {
   const kind = kinds[el.kind];
   const errs = problemsByInput(problems, el, schema);
   const [idDraft, setIdDraft] = useState(el.id);
@@ -242,16 +250,28 @@ export function ElementInspector({ schema, element: el, kinds, problems, onChang
         );
       case 'alerts':
         return (
-          <Field label="Receivers" testid="field-alerts.receivers" errors={e('alerts.receivers')}>
-            <MultiSelect
-              testid="field-alerts.receivers"
-              options={receivers}
-              value={el.alerts?.receivers ?? []}
-              onChange={set('alerts.receivers')}
-              invalid={!!e('alerts.receivers')}
-              emptyText="No receivers declared: add them in Project settings."
-            />
-          </Field>
+          <>
+            <Field label="Receivers" testid="field-alerts.receivers" errors={e('alerts.receivers')}>
+              <MultiSelect
+                testid="field-alerts.receivers"
+                options={receivers}
+                value={el.alerts?.receivers ?? []}
+                onChange={set('alerts.receivers')}
+                invalid={!!e('alerts.receivers')}
+                emptyText="No receivers declared: add them in Project settings."
+              />
+            </Field>
+            <div className="grid2">
+              {input('alerts.restarts', 'Restarts', { kind: 'int', placeholder: String(ALERT_DEFAULTS.restarts) })}
+              {input('alerts.restart_window', 'Within', { placeholder: ALERT_DEFAULTS.restart_window })}
+              {input('alerts.down_after', 'Down after', { placeholder: ALERT_DEFAULTS.down_after })}
+              {input('alerts.check_after', 'Check failing for', { placeholder: ALERT_DEFAULTS.check_after })}
+            </div>
+            <span className="field-help">
+              RestartLoop fires at that many restarts within the window, ElementDown when no instance has run for “down after”, CheckCritical when a health
+              check has failed that long. Empty takes the default shown; durations as 30s, 10m, 1h.
+            </span>
+          </>
         );
       case 'volume':
         return (
@@ -327,6 +347,26 @@ export function ElementInspector({ schema, element: el, kinds, problems, onChang
               onClick={cluster.onDestroy}
             >
               Destroy element…
+            </button>
+          )}
+        </div>
+      )}
+      {alerting && (
+        <div className={`insp-actions${alerting.firing ? ' insp-alerting' : ''}`} data-testid="element-alert-actions">
+          {readOnly ? (
+            // (a viewer's inspector is a disabled fieldset: no buttons)
+            <span className="small" data-testid="element-alerts" title={alerting.title}>
+              {alertingText(alerting.firing)}
+            </span>
+          ) : (
+            <button type="button" className="link-btn small" data-testid="element-alerts" title={alerting.title ?? 'Show the Alerts tab'} onClick={alerting.onShow}>
+              {alertingText(alerting.firing)}
+            </button>
+          )}
+          <div className="spacer" />
+          {alerting.onSilence && (
+            <button type="button" className="btn btn-small" data-testid="silence-element" title={`Mute the alerts of ${el.id} for a while`} onClick={alerting.onSilence}>
+              Silence alerts…
             </button>
           )}
         </div>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { parseList, parseProblemPath } from '../model/form';
-import { DRIVERS, type Problem, type Receiver, type Region, type Schema } from '../model/types';
+import { hasSmtp, newReceiverRow, receiverProblems, receiverRows, rowsToReceivers, withType, type ReceiverRow, type ReceiverType } from '../model/receivers';
+import { DRIVERS, type Problem, type Region, type Schema } from '../model/types';
 import { Field, Select } from './fields';
 
 interface RegionRow {
@@ -10,13 +11,6 @@ interface RegionRow {
   extra: Region;
 }
 
-interface ReceiverRow {
-  name: string;
-  type: 'slack' | 'email' | 'webhook';
-  a: string;
-  b: string;
-  extra: Receiver;
-}
 
 function regionRows(m: Schema['regions']): RegionRow[] {
   return Object.entries(m ?? {}).map(([name, r]) => ({
@@ -43,38 +37,6 @@ function rowsToRegions(rows: RegionRow[]): Schema['regions'] {
   return Object.keys(out).length ? out : undefined;
 }
 
-function receiverRows(m: Schema['receivers']): ReceiverRow[] {
-  return Object.entries(m ?? {}).map(([name, r]) => {
-    if (r?.email) return { name, type: 'email', a: r.email.to ?? '', b: '', extra: r };
-    if (r?.webhook) return { name, type: 'webhook', a: r.webhook.url ?? '', b: r.webhook.url_secret ?? '', extra: r };
-    return { name, type: 'slack', a: r?.slack?.channel ?? '', b: r?.slack?.webhook_url_secret ?? '', extra: r ?? {} };
-  });
-}
-
-function rowsToReceivers(rows: ReceiverRow[]): Schema['receivers'] {
-  const out: Record<string, Receiver> = {};
-  for (const r of rows) {
-    const name = r.name.trim();
-    if (!name) continue;
-    const base: Receiver = { ...r.extra };
-    delete base.slack;
-    delete base.email;
-    delete base.webhook;
-    if (r.type === 'slack') base.slack = { ...(r.extra.slack ?? {}), channel: r.a, webhook_url_secret: r.b };
-    else if (r.type === 'email') base.email = { ...(r.extra.email ?? {}), to: r.a };
-    else {
-      const w: NonNullable<Receiver['webhook']> = { ...(r.extra.webhook ?? {}) };
-      if (r.a) w.url = r.a;
-      else delete w.url;
-      if (r.b) w.url_secret = r.b;
-      else delete w.url_secret;
-      base.webhook = w;
-    }
-    out[name] = base;
-  }
-  return Object.keys(out).length ? out : undefined;
-}
-
 function useRows<R>(external: unknown, toRows: () => R[], fromRows: (r: R[]) => unknown): [R[], (r: R[]) => void] {
   const [rows, setRows] = useState<R[]>(toRows);
   const ext = JSON.stringify(external ?? null);
@@ -97,7 +59,12 @@ export function SettingsPanel({ schema, problems, readOnly, onChange }: Props) {
   const [regions, setRegions] = useRows<RegionRow>(schema.regions, () => regionRows(schema.regions), rowsToRegions);
   const [receivers, setReceivers] = useRows<ReceiverRow>(schema.receivers, () => receiverRows(schema.receivers), rowsToReceivers);
 
-  const projectProblems = problems.filter((p) => parseProblemPath(p.path ?? '').scope === 'project' && !p.element);
+  const recvErrors = receiverProblems(problems, receivers.map((r) => r.name.trim()));
+  // Problems about a receiver's field show at the field; the rest on top.
+  const projectProblems = problems.filter((p) => {
+    if (parseProblemPath(p.path ?? '').scope !== 'project' || p.element) return false;
+    return Object.keys(receiverProblems([p], receivers.map((r) => r.name.trim()))).length === 0;
+  });
   const set = (key: string, value: unknown) =>
     onChange((s) => {
       const out: Schema = { ...s };
@@ -195,58 +162,117 @@ export function SettingsPanel({ schema, problems, readOnly, onChange }: Props) {
         </div>
       </section>
 
-      <section className="insp-group">
+      <section className="insp-group" data-testid="settings-receivers">
         <h4>Alert receivers</h4>
         {receivers.map((r, i) => (
-          <div key={i} className="receiver-row">
-            <div className="settings-row">
-              <input
-                data-testid={`settings-receiver-name-${i}`}
-                value={r.name}
-                placeholder="name"
-                aria-label="Receiver name"
-                onChange={(e) => updateReceivers(receivers.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)))}
-              />
-              <select
-                data-testid={`settings-receiver-type-${i}`}
-                value={r.type}
-                aria-label="Receiver type"
-                onChange={(e) => updateReceivers(receivers.map((x, j) => (j === i ? { ...x, type: e.target.value as ReceiverRow['type'], a: '', b: '' } : x)))}
-              >
-                <option value="slack">Slack</option>
-                <option value="email">Email</option>
-                <option value="webhook">Webhook</option>
-              </select>
-              <button className="icon-btn small" aria-label="Remove receiver" data-testid={`settings-receiver-remove-${i}`} onClick={() => updateReceivers(receivers.filter((_, j) => j !== i))}>
-                ×
-              </button>
-            </div>
-            <div className="settings-row">
-              <input
-                data-testid={`settings-receiver-a-${i}`}
-                value={r.a}
-                placeholder={r.type === 'slack' ? '#channel' : r.type === 'email' ? 'oncall@example.com' : 'https://hooks.example.com/…'}
-                aria-label={r.type === 'slack' ? 'Channel' : r.type === 'email' ? 'To' : 'URL'}
-                onChange={(e) => updateReceivers(receivers.map((x, j) => (j === i ? { ...x, a: e.target.value } : x)))}
-              />
-              {r.type !== 'email' && (
-                <input
-                  data-testid={`settings-receiver-b-${i}`}
-                  value={r.b}
-                  placeholder={r.type === 'slack' ? 'webhook URL secret name' : 'or URL secret name'}
-                  aria-label="Secret name"
-                  onChange={(e) => updateReceivers(receivers.map((x, j) => (j === i ? { ...x, b: e.target.value } : x)))}
-                />
-              )}
-            </div>
-          </div>
+          <ReceiverEditor
+            key={i}
+            index={i}
+            row={r}
+            errors={recvErrors[r.name.trim()]}
+            onChange={(row) => updateReceivers(receivers.map((x, j) => (j === i ? row : x)))}
+            onRemove={() => updateReceivers(receivers.filter((_, j) => j !== i))}
+          />
         ))}
-        <button className="btn btn-small" data-testid="settings-receiver-add" onClick={() => setReceivers([...receivers, { name: '', type: 'slack', a: '', b: '', extra: {} }])}>
+        <button className="btn btn-small" data-testid="settings-receiver-add" onClick={() => setReceivers([...receivers, newReceiverRow()])}>
           Add receiver
         </button>
-        <p className="muted small">Slack webhook URLs are secrets: only their names are stored in the schema.</p>
+        <p className="muted small" data-testid="settings-receiver-secrets-help">
+          Fields named <i>… secret</i> take the <b>name</b> of a project secret, never its value: set the value with{' '}
+          <code>backplane secrets set -f backplane.yaml --project NAME</code> (it reads the value from stdin). Elements pick their receivers in the inspector.
+        </p>
       </section>
-
     </fieldset>
+  );
+}
+
+const TYPE_LABEL: Record<ReceiverType, string> = { slack: 'Slack', email: 'Email', webhook: 'Webhook' };
+
+// ReceiverEditor is one receiver of the project: its name and type, then
+// the type's fields (an email's SMTP settings folded away unless set).
+function ReceiverEditor({
+  index: i,
+  row: r,
+  errors,
+  onChange,
+  onRemove,
+}: {
+  index: number;
+  row: ReceiverRow;
+  errors?: Record<string, string[]>;
+  onChange: (row: ReceiverRow) => void;
+  onRemove: () => void;
+}) {
+  const [smtpOpen, setSmtpOpen] = useState(() => hasSmtp(r));
+  const smtpShown = smtpOpen || hasSmtp(r) || ['from', 'smarthost', 'auth_username', 'auth_password_secret'].some((f) => errors?.[f]);
+  const value = (f: string) => r.values[f] ?? '';
+  const setValue = (f: string, v: string) => onChange({ ...r, values: { ...r.values, [f]: v } });
+  // field is one labelled input; testid keeps the a/b names of the
+  // receiver's main fields.
+  const field = (f: string, label: string, placeholder: string, testid = f, help?: string) => (
+    <Field label={label} errors={errors?.[f]} help={help}>
+      <input
+        data-testid={`settings-receiver-${testid}-${i}`}
+        value={value(f)}
+        placeholder={placeholder}
+        aria-label={label}
+        aria-invalid={errors?.[f] ? true : undefined}
+        spellCheck={false}
+        autoComplete="off"
+        onChange={(e) => setValue(f, e.target.value)}
+      />
+    </Field>
+  );
+  return (
+    <div className="receiver-row" data-testid={`settings-receiver-${i}`} data-type={r.type}>
+      <div className="settings-row">
+        <input data-testid={`settings-receiver-name-${i}`} value={r.name} placeholder="name" aria-label="Receiver name" spellCheck={false} onChange={(e) => onChange({ ...r, name: e.target.value })} />
+        <select data-testid={`settings-receiver-type-${i}`} value={r.type} aria-label="Receiver type" onChange={(e) => onChange(withType(r, e.target.value as ReceiverType))}>
+          {(Object.keys(TYPE_LABEL) as ReceiverType[]).map((t) => (
+            <option key={t} value={t}>
+              {TYPE_LABEL[t]}
+            </option>
+          ))}
+        </select>
+        <button className="icon-btn small" aria-label="Remove receiver" data-testid={`settings-receiver-remove-${i}`} onClick={onRemove}>
+          ×
+        </button>
+      </div>
+      {errors?.['']?.map((m, k) => (
+        <span key={k} className="field-error" role="alert">
+          {m}
+        </span>
+      ))}
+      {r.type === 'slack' && (
+        <div className="grid2">
+          {field('channel', 'Channel', '#api', 'a')}
+          {field('webhook_url_secret', 'Webhook URL secret', 'SLACK_URL', 'b')}
+        </div>
+      )}
+      {r.type === 'webhook' && (
+        <div className="grid2">
+          {field('url', 'URL', 'https://hooks.example.com/…', 'a')}
+          {field('url_secret', 'or URL secret', 'HOOK_URL', 'b')}
+        </div>
+      )}
+      {r.type === 'email' && (
+        <>
+          {field('to', 'To', 'oncall@example.com, ops@example.com', 'a')}
+          {smtpShown ? (
+            <div className="grid2" data-testid={`settings-receiver-smtp-${i}`}>
+              {field('from', 'From', 'alerts@example.com')}
+              {field('smarthost', 'SMTP server', 'smtp.example.com:587')}
+              {field('auth_username', 'SMTP user', 'alerts@example.com')}
+              {field('auth_password_secret', 'SMTP password secret', 'SMTP_PASSWORD')}
+            </div>
+          ) : (
+            <button type="button" className="btn btn-small" data-testid={`settings-receiver-smtp-open-${i}`} onClick={() => setSmtpOpen(true)}>
+              SMTP settings…
+            </button>
+          )}
+          {!smtpShown && <span className="field-help">Sender and SMTP server default to the Alertmanager&apos;s own (its global smtp_* settings).</span>}
+        </>
+      )}
+    </div>
   );
 }

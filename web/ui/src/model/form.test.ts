@@ -140,6 +140,15 @@ describe('setField', () => {
     expect(e.mystery).toBe(1);
     expect(e.source).toEqual({ repo: 'r2', extra: 'keep' });
   });
+  it('sets the alert conditions: restarts as a number, the rest as durations', () => {
+    let e = setField(api(), 'alerts.restarts', '5');
+    e = setField(e, 'alerts.restart_window', '15m');
+    e = setField(e, 'alerts.down_after', '2m');
+    expect(e.alerts).toEqual({ receivers: ['api-team', 'oncall'], restarts: 5, restart_window: '15m', down_after: '2m' });
+    expect(problemsByInput([{ path: 'elements[api].alerts.restart_window', message: 'not a duration' }], e)).toEqual({ 'field-alerts.restart_window': ['not a duration'] });
+    e = setField(setField(setField(e, 'alerts.restarts', ''), 'alerts.restart_window', ''), 'alerts.down_after', '');
+    expect(e.alerts).toEqual({ receivers: ['api-team', 'oncall'] });
+  });
   it('formText shows numbers and lists', () => {
     expect(formText(api(), 'scale.max')).toBe('8');
     expect(formText(api(), 'placement.regions')).toBe('eu, us');

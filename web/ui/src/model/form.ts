@@ -17,6 +17,7 @@ const INT_FIELDS = new Set([
   'scale.max',
   'scale.cpu_target',
   'volume.size_mb',
+  'alerts.restarts',
   'weight',
 ]);
 const BOOL_FIELDS = new Set(['source.autodeploy', 'health.tcp', 'mesh']);
@@ -48,7 +49,7 @@ export const FIELD_GROUPS: Record<string, string[]> = {
   scale: ['scale.count', 'scale.min', 'scale.max', 'scale.cpu_target'],
   health: ['health.http', 'health.tcp', 'health.interval', 'health.timeout', 'health.min_healthy_time'],
   placement: ['placement.regions', 'placement.datacenters'],
-  alerts: ['alerts.receivers'],
+  alerts: ['alerts.receivers', 'alerts.restarts', 'alerts.restart_window', 'alerts.down_after', 'alerts.check_after'],
   volume: ['volume.name', 'volume.size_mb'],
   upstream: ['upstream.policy'],
   params: ['params'],

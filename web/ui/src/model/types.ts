@@ -20,10 +20,38 @@ export interface Defaults {
   [k: string]: unknown;
 }
 
+// A named alert destination (schema.Receiver): exactly one of slack,
+// email or webhook. Fields ending in _secret name a project secret (set
+// with `backplane secrets set`), never a value.
 export interface Receiver {
-  slack?: { channel: string; webhook_url_secret: string; [k: string]: unknown };
-  email?: { to: string; [k: string]: unknown };
-  webhook?: { url?: string; url_secret?: string; [k: string]: unknown };
+  slack?: SlackReceiver;
+  email?: EmailReceiver;
+  webhook?: WebhookReceiver;
+  [k: string]: unknown;
+}
+
+export interface SlackReceiver {
+  channel: string;
+  webhook_url_secret: string;
+  [k: string]: unknown;
+}
+
+// EmailReceiver: to is one or more comma-separated addresses; the sender,
+// SMTP server and login default to the Alertmanager's global smtp_*
+// settings.
+export interface EmailReceiver {
+  to: string;
+  from?: string;
+  smarthost?: string;
+  auth_username?: string;
+  auth_password_secret?: string;
+  [k: string]: unknown;
+}
+
+// WebhookReceiver: url, or url_secret when the URL carries a credential.
+export interface WebhookReceiver {
+  url?: string;
+  url_secret?: string;
   [k: string]: unknown;
 }
 
@@ -68,10 +96,26 @@ export interface Placement {
   [k: string]: unknown;
 }
 
+// An element's alerting (schema.Alerts): where its alerts go, and the
+// conditions Backplane raises from what Nomad sees (unset takes the
+// defaults in ALERT_DEFAULTS).
 export interface Alerts {
   receivers?: string[];
+  // RestartLoop fires at `restarts` restarts (or failed instances) within
+  // restart_window.
+  restarts?: number;
+  restart_window?: string;
+  // ElementDown fires when no instance has run for down_after while some
+  // are wanted.
+  down_after?: string;
+  // CheckCritical fires when a health check has failed for check_after.
+  check_after?: string;
   [k: string]: unknown;
 }
+
+// ALERT_DEFAULTS are the alert conditions of an element that sets none
+// (schema.Alerts).
+export const ALERT_DEFAULTS = { restarts: 3, restart_window: '10m', down_after: '1m', check_after: '1m' } as const;
 
 export interface Volume {
   name?: string;
@@ -274,7 +318,7 @@ export const NESTED_KEYS: Record<string, readonly string[]> = {
   scale: ['count', 'min', 'max', 'cpu_target'],
   health: ['http', 'tcp', 'interval', 'timeout', 'min_healthy_time'],
   placement: ['regions', 'datacenters'],
-  alerts: ['receivers'],
+  alerts: ['receivers', 'restarts', 'restart_window', 'down_after', 'check_after'],
   volume: ['name', 'size_mb'],
   upstream: ['policy'],
   route: ['path'],
@@ -283,7 +327,7 @@ export const NESTED_KEYS: Record<string, readonly string[]> = {
   defaults: ['region', 'driver'],
   receiver: ['slack', 'email', 'webhook'],
   slack: ['channel', 'webhook_url_secret'],
-  email: ['to'],
+  email: ['to', 'from', 'smarthost', 'auth_username', 'auth_password_secret'],
   webhook: ['url', 'url_secret'],
 };
 

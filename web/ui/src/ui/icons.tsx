@@ -197,6 +197,7 @@ const UI_ICONS: Record<string, ReactNode> = {
   code: <path d="M9 8l-4 4 4 4M15 8l4 4-4 4" />,
   logs: <path d="M4 5h16M4 9.5h10M4 14h16M4 18.5h7" />,
   refresh: <path d="M20 11a8 8 0 1 0-2.3 5.7M20 5v6h-6" />,
+  bell: <path d="M6 16V11a6 6 0 0 1 12 0v5l1.5 2h-15zM10 20.5a2 2 0 0 0 4 0" />,
   more: (
     <g fill="currentColor" stroke="none">
       <circle cx="5" cy="12" r="1.8" />
