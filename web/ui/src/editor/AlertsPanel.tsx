@@ -211,7 +211,7 @@ export function AlertsPanel({ slug, alerts, off, error, elements, canSilence, si
                         {a.severity && <span className={`badge ${severityBadge(a.severity)}`}>{a.severity}</span>}
                         {a.region && <span className="region-badge">{a.region}</span>}
                         <div className="spacer" />
-                        <span className="muted small alert-since" title={formatTime(a.starts_at)}>
+                        <span className="muted small alert-since" title={a.starts_at ? `Firing since ${formatTime(a.starts_at)}` : undefined}>
                           {since(a, now)}
                         </span>
                       </div>

@@ -130,7 +130,8 @@ describe('severityBadge', () => {
 
 describe('since and span', () => {
   it('says how long an alert has fired', () => {
-    expect(since(alert('1', 'api', 'A'), NOW)).toBe('since 5m ago');
+    expect(since(alert('1', 'api', 'A'), NOW)).toBe('5m ago');
+    expect(since(alert('1', 'api', 'A', { starts_at: '2026-05-01T11:59:58Z' }), NOW)).toBe('just now');
     expect(since(alert('1', 'api', 'A', { starts_at: undefined }), NOW)).toBe('');
     expect(since(alert('1', 'api', 'A', { starts_at: 'garbage' }), NOW)).toBe('');
   });

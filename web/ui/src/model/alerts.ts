@@ -153,11 +153,10 @@ export function countFiring(alerts: readonly Alert[] | null | undefined): number
   return (alerts ?? []).filter(firing).length;
 }
 
-// since is how long an alert has been firing, as the panel says it
-// ("since 5m ago"), or '' without a readable start.
+// since is when an alert started firing, as the panel says it ("5m ago",
+// "just now"), or '' without a readable start.
 export function since(a: Alert, now: number): string {
-  const t = ago(a.starts_at, now);
-  return t ? `since ${t}` : '';
+  return ago(a.starts_at, now);
 }
 
 // ---- silences ----
