@@ -149,7 +149,7 @@ func (h *Hub) publish(slug string, ev []byte) {
 			h.s.metrics.subscribers.Dec()
 		}
 	}
-	if len(p.subs) == 0 {
+	if len(p.subs) == 0 && !p.pinned {
 		if p.cancel != nil {
 			p.cancel()
 		}

@@ -468,6 +468,9 @@ func (b *Bridge) evaluate(t *target, now time.Time) []PostableAlert {
 		if f != nil && f.alert.StartsAt.Before(a.StartsAt) {
 			a.StartsAt = f.alert.StartsAt
 		}
+		if f == nil {
+			b.log.Info("alert firing", "project", t.key.Project, "element", t.key.Element, "region", t.key.Region, "alert", name, "summary", c.summary)
+		}
 		t.firing[name] = &firing{alert: a, lastPost: now}
 		posts = append(posts, a)
 	}
@@ -477,6 +480,7 @@ func (b *Bridge) evaluate(t *target, now time.Time) []PostableAlert {
 			a.EndsAt = now
 			posts = append(posts, a)
 			delete(t.firing, name)
+			b.log.Info("alert resolved", "project", t.key.Project, "element", t.key.Element, "region", t.key.Region, "alert", name)
 		}
 	}
 	sort.Slice(posts, func(i, j int) bool { return posts[i].Labels[LabelAlertname] < posts[j].Labels[LabelAlertname] })
