@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +16,13 @@ import (
 )
 
 // alarmSchema has an element that exits at once (crash) and a healthy one
-// beside it (steady), each with its own webhook receiver.
+// beside it (steady), each with its own webhook receiver; crash's URL is a
+// project secret.
 const alarmSchema = `version: 1
 project: alarm
 defaults: { driver: raw_exec }
 receivers:
-  crashhook: { webhook: { url: "%s" } }
+  crashhook: { webhook: { url_secret: CRASH_HOOK } }
   steadyhook: { webhook: { url: "%s" } }
 elements:
   - id: crash
@@ -40,21 +42,23 @@ elements:
 
 // TestAlertsFromNomad deploys, through serve, an element that exits at
 // once next to a healthy one on a real Nomad, with a real Alertmanager
-// whose config serve manages. The crashing element raises RestartLoop and
+// whose config serve manages and the crashing element's receiver URL a
+// project secret in a real Vault. The crashing element raises RestartLoop and
 // then ElementDown, which reach its webhook and nobody else's; a redeploy
 // with a working command resolves both; the healthy element raises
 // nothing.
 func TestAlertsFromNomad(t *testing.T) {
 	am := agent.StartAlertmanager(t, "global:\n  resolve_timeout: 5m\nroute:\n  receiver: default\nreceivers:\n  - name: default\n")
-	n := agent.StartNomad(t, agent.NomadOptions{})
+	v := agent.StartVault(t)
+	n := agent.StartNomad(t, agent.NomadOptions{VaultAddr: v.Addr})
 	crashHook, steadyHook := sinks.NewHTTP(t), sinks.NewHTTP(t)
-	s := serve(t, "NOMAD_ADDR="+n.Addr, "NOMAD_REGION=", "NOMAD_TOKEN=", "CONSUL_HTTP_ADDR=", "VAULT_ADDR=",
+	s := serve(t, "NOMAD_ADDR="+n.Addr, "NOMAD_REGION=", "NOMAD_TOKEN=", "CONSUL_HTTP_ADDR=", "VAULT_ADDR="+v.Addr, "VAULT_TOKEN="+v.Token,
 		"BACKPLANE_ALERTMANAGER_URL="+am.URL, "BACKPLANE_ALERTMANAGER_CONFIG="+am.ConfigPath,
 		"BACKPLANE_ALERTMANAGER_SECRETS="+am.SecretsDir,
 		"BACKPLANE_ALERT_GROUP_WAIT=1s", "BACKPLANE_ALERT_GROUP_INTERVAL=1s", "BACKPLANE_ALERT_REPEAT_INTERVAL=1h")
 	deploy := func(command string) {
 		t.Helper()
-		y := fmt.Sprintf(alarmSchema, crashHook.URL, steadyHook.URL, command)
+		y := fmt.Sprintf(alarmSchema, steadyHook.URL, command)
 		body, _ := json.Marshal(map[string]string{"yaml": y})
 		code, _, out := s.call(t, "POST", "/projects/alarm/deploy", string(body), "Content-Type", "application/json")
 		if code != http.StatusAccepted || !strings.Contains(out, `"warnings":[]`) {
@@ -64,6 +68,16 @@ func TestAlertsFromNomad(t *testing.T) {
 	if code, _, out := s.call(t, "POST", "/projects", `{"slug":"alarm"}`, "Content-Type", "application/json"); code != http.StatusCreated {
 		t.Fatalf("create project: %d %s", code, out)
 	}
+	// The receiver's URL is a project secret: set through the API, never
+	// stored by Backplane nor written into the Alertmanager config.
+	s.Secret(crashHook.URL)
+	y := fmt.Sprintf(alarmSchema, steadyHook.URL, "exit 1")
+	if code, _, out := s.call(t, "PUT", "/projects/alarm/schema", y, "If-Match", "*", "Content-Type", "application/yaml"); code != http.StatusOK {
+		t.Fatalf("save schema: %d %s", code, out)
+	}
+	if code, _, out := s.call(t, "PUT", "/projects/alarm/secrets/_project/CRASH_HOOK", crashHook.URL, "Content-Type", "text/plain"); code != http.StatusOK {
+		t.Fatalf("set the project secret: %d %s", code, out)
+	}
 	deploy(`echo "starting, then failing"; exit 1`)
 
 	// The deploy loaded the project's routes into Alertmanager.
@@ -71,6 +85,9 @@ func TestAlertsFromNomad(t *testing.T) {
 	st, err := am.Client.Status(ctx)
 	if err != nil || !strings.Contains(st.Config.Original, "backplane/alarm/crashhook") {
 		t.Fatalf("Alertmanager does not run the project's routes: %v\n%s", err, st.Config.Original)
+	}
+	if b, err := os.ReadFile(am.ConfigPath); err != nil || strings.Contains(string(b), crashHook.URL) {
+		t.Fatalf("the secret URL is inlined in the Alertmanager config (%v)", err)
 	}
 
 	firing := func(name string) func(sinks.Webhook) bool {
