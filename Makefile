@@ -42,12 +42,16 @@ bench: ## run the benchmarks (compare runs with benchstat)
 bench-deploy: ## deploy benchmarks against a real Nomad dev agent (needs nomad on PATH)
 	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 -timeout 30m ./test/ | tee bench-deploy.txt
 
+bench-alerts: ## alert benchmarks against a real Alertmanager (and Nomad for the latency): throughput, failure-to-sink p50/p99
+	$(GO) test -run '^$$' -bench 'BridgeThroughput|AlertLatency' -benchtime 20x -count 1 -timeout 20m ./test/ | tee bench-alerts.txt
+
 fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./schema -run '^$$' -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./translator -run '^$$' -fuzz FuzzTranslate -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./templates -run '^$$' -fuzz FuzzEnvLine -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./observe/logship -run '^$$' -fuzz FuzzSplitLine -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./observe/logship -run '^$$' -fuzz FuzzTailConsume -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
+	$(GO) test ./observe/alerts -run '^$$' -fuzz FuzzMerge -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 
 lint: check-deps ## gofmt, go vet and the import rules
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
@@ -56,4 +60,4 @@ lint: check-deps ## gofmt, go vet and the import rules
 check-deps: ## keep schema, templates and translator free of the cluster side
 	@./scripts/check-deps.sh
 
-.PHONY: help ui build run render test test-integration golden bench bench-deploy fuzz lint check-deps
+.PHONY: help ui build run render test test-integration golden bench bench-deploy bench-alerts fuzz lint check-deps
