@@ -1,16 +1,21 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/backplane-dev/backplane/observe/alerts"
+	"github.com/backplane-dev/backplane/store"
+	"github.com/backplane-dev/backplane/templates"
 )
 
 // fakeAM is a stand-in Alertmanager for the role table and fault cases;
@@ -179,5 +184,122 @@ func TestSilenceInputAndScope(t *testing.T) {
 	fam.mu.Unlock()
 	if r := as.do(t, "GET", "/projects/shop/alerts", nil); r.Status != http.StatusBadGateway || !strings.Contains(string(r.Body), "alertmanager_unreachable") {
 		t.Errorf("alertmanager down: %d %s", r.Status, r.Body)
+	}
+}
+
+// recordingApplier records what the server asks of the Alertmanager
+// config, and fails when told to.
+type recordingApplier struct {
+	mu      sync.Mutex
+	applied []string
+	secrets map[string][]byte
+	fail    error
+}
+
+func (r *recordingApplier) Apply(ctx context.Context, project string, rendered []byte, secrets map[string][]byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.applied = append(r.applied, project)
+	r.secrets = secrets
+	return nil
+}
+
+func (r *recordingApplier) Remove(ctx context.Context, project string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.applied = append(r.applied, "-"+project)
+	return nil
+}
+
+func (r *recordingApplier) calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.applied...)
+}
+
+func alertingServer(t *testing.T, st store.Store, cluster Cluster, cfg AlertConfigApplier) (*testServer, *fakeAM) {
+	t.Helper()
+	reg, err := templates.NewBuiltinRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam, amc := newFakeAM(t)
+	srv := New(Config{Store: st, Registry: reg, Cluster: cluster, Version: "test", Alerts: AlertsConfig{Client: amc, Config: cfg}})
+	bootstrap(t, srv)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { srv.Close(); ts.Close() })
+	return &testServer{Server: ts, srv: srv}, fam
+}
+
+// A restarted server loads the routes of every deployed project again and
+// follows its jobs, so what fires is recomputed; a project never deployed
+// is left alone.
+func TestAlertingResumesDeployedProjectsAtStart(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "backplane.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, slug := range []string{"shop", "draft"} {
+		if _, err := st.CreateProject(ctx, slug, slug); err != nil {
+			t.Fatal(err)
+		}
+		y := strings.Replace(apiSchema, "project: shop", "project: "+slug, 1)
+		if _, err := st.SaveRevision(ctx, slug, store.NewRevision{YAML: y, Author: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := st.CreateDeployment(ctx, store.Deployment{Project: "shop", Revision: 1, Action: "deploy", Author: "t", Status: "running"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishDeployment(ctx, d.ID, "succeeded", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	cluster := newFakeCluster()
+	rec := &recordingApplier{}
+	ts, _ := alertingServer(t, st, cluster, rec)
+	ts.srv.Start(ctx)
+	if got := rec.calls(); len(got) != 1 || got[0] != "shop" {
+		t.Errorf("routes loaded at start: %v, want [shop]", got)
+	}
+	select {
+	case targets := <-cluster.watching:
+		if len(targets) != 2 || targets[0].JobID != "shop-api" {
+			t.Errorf("watching %+v", targets)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the deployed project's jobs are not followed after a restart")
+	}
+}
+
+// A deploy whose routes cannot be loaded still deploys, and says why in
+// its answer and its recorded summary.
+func TestDeployReportsAlertRoutesNotLoaded(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "backplane.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rec := &recordingApplier{}
+	ts, _ := alertingServer(t, st, newFakeCluster(), rec)
+	createProject(t, ts, "shop")
+	y := strings.Replace(apiSchema, "elements:", "receivers: { team: { slack: { channel: \"#x\", webhook_url_secret: SLACK_URL } } }\nelements:", 1)
+	body, _ := json.Marshal(map[string]string{"yaml": y})
+	r := ts.do(t, "POST", "/projects/shop/deploy", bytes.NewReader(body), "Content-Type", "application/json")
+	if r.Status != http.StatusAccepted || !strings.Contains(string(r.Body), "alert routes not loaded: receivers read project secrets SLACK_URL") {
+		t.Fatalf("deploy: %d %s", r.Status, r.Body)
+	}
+	ds, err := st.ListDeployments(ctx, "shop", 1)
+	if err != nil || len(ds) != 1 || ds[0].Status != "succeeded" || !strings.Contains(ds[0].Summary, "alert routes not loaded") {
+		t.Errorf("recorded deployment: %+v %v", ds, err)
+	}
+	if got := rec.calls(); len(got) != 0 {
+		t.Errorf("routes were loaded without their secrets: %v", got)
 	}
 }
