@@ -86,7 +86,14 @@ func (c *Client) Tail(ctx context.Context, in TailInput, fn func(Line) error) er
 				}
 			}
 			var delivered bool
-			delivered, err = c.readTail(ctx, conn, &seen, in.Notice, fn)
+			delivered, err = c.fillGap(ctx, in.Query, start, limit, &seen, fn)
+			if err == nil {
+				var more bool
+				more, err = c.readTail(ctx, conn, &seen, in.Notice, fn)
+				delivered = delivered || more
+			} else {
+				_ = conn.Close()
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -115,6 +122,30 @@ func (c *Client) Tail(ctx context.Context, in TailInput, fn func(Line) error) er
 		}
 		delay = min(2*delay, tailRetryMax)
 	}
+}
+
+// fillGap delivers the lines from start to now through query_range, once
+// the tail is open. Loki's tail replays only what its store holds, not the
+// ingesters' unflushed lines, so a line pushed just before the tail
+// subscribed would be lost; the query reads both. The tail's own replay of
+// the same lines is then dropped as already delivered.
+func (c *Client) fillGap(ctx context.Context, q Query, start time.Time, limit int, seen *Dedup, fn func(Line) error) (bool, error) {
+	res, err := c.QueryRange(ctx, RangeInput{Query: q, Window: Window{Start: start, End: time.Now().Add(time.Second)}, Limit: limit, Direction: Forward})
+	if err != nil {
+		return false, err
+	}
+	delivered := false
+	for _, l := range res.Lines {
+		if !seen.Fresh(l) {
+			continue
+		}
+		if err := fn(l); err != nil {
+			return delivered, &fnError{err: err}
+		}
+		delivered = true
+	}
+	seen.Resume()
+	return delivered, nil
 }
 
 // fnError is an error of the caller's fn, which ends the tail.
