@@ -16,14 +16,15 @@ import (
 )
 
 // alarmSchema has an element that exits at once (crash) and a healthy one
-// beside it (steady), each with its own webhook receiver; crash's URL is a
-// project secret.
+// beside it (steady), and one that runs but fails its health check (sick),
+// each with its own webhook receiver; crash's URL is a project secret.
 const alarmSchema = `version: 1
 project: alarm
 defaults: { driver: raw_exec }
 receivers:
   crashhook: { webhook: { url_secret: CRASH_HOOK } }
   steadyhook: { webhook: { url: "%s" } }
+  sickhook: { webhook: { url: "%s" } }
 elements:
   - id: crash
     kind: app.command
@@ -38,6 +39,13 @@ elements:
     health: { interval: 1s, timeout: 1s, min_healthy_time: 1s }
     resources: { cpu: 50, memory: 64 }
     alerts: { receivers: [steadyhook] }
+  - id: sick
+    kind: app.command
+    command: exec python3 -m http.server "$PORT" --bind 127.0.0.1
+    port: 8000
+    health: { http: /no-such-page, interval: 1s, timeout: 1s }
+    resources: { cpu: 50, memory: 64 }
+    alerts: { receivers: [sickhook], check_after: 2s }
 `
 
 // TestAlertsFromNomad deploys, through serve, an element that exits at
@@ -45,20 +53,20 @@ elements:
 // whose config serve manages and the crashing element's receiver URL a
 // project secret in a real Vault. The crashing element raises RestartLoop and
 // then ElementDown, which reach its webhook and nobody else's; a redeploy
-// with a working command resolves both; the healthy element raises
-// nothing.
+// with a working command resolves both; the element whose check fails
+// raises CheckCritical; the healthy element raises nothing.
 func TestAlertsFromNomad(t *testing.T) {
 	am := agent.StartAlertmanager(t, "global:\n  resolve_timeout: 5m\nroute:\n  receiver: default\nreceivers:\n  - name: default\n")
 	v := agent.StartVault(t)
 	n := agent.StartNomad(t, agent.NomadOptions{VaultAddr: v.Addr})
-	crashHook, steadyHook := sinks.NewHTTP(t), sinks.NewHTTP(t)
+	crashHook, steadyHook, sickHook := sinks.NewHTTP(t), sinks.NewHTTP(t), sinks.NewHTTP(t)
 	s := serve(t, "NOMAD_ADDR="+n.Addr, "NOMAD_REGION=", "NOMAD_TOKEN=", "CONSUL_HTTP_ADDR=", "VAULT_ADDR="+v.Addr, "VAULT_TOKEN="+v.Token,
 		"BACKPLANE_ALERTMANAGER_URL="+am.URL, "BACKPLANE_ALERTMANAGER_CONFIG="+am.ConfigPath,
 		"BACKPLANE_ALERTMANAGER_SECRETS="+am.SecretsDir,
 		"BACKPLANE_ALERT_GROUP_WAIT=1s", "BACKPLANE_ALERT_GROUP_INTERVAL=1s", "BACKPLANE_ALERT_REPEAT_INTERVAL=1h")
 	deploy := func(command string) {
 		t.Helper()
-		y := fmt.Sprintf(alarmSchema, steadyHook.URL, command)
+		y := fmt.Sprintf(alarmSchema, steadyHook.URL, sickHook.URL, command)
 		body, _ := json.Marshal(map[string]string{"yaml": y})
 		code, _, out := s.call(t, "POST", "/projects/alarm/deploy", string(body), "Content-Type", "application/json")
 		if code != http.StatusAccepted || !strings.Contains(out, `"warnings":[]`) {
@@ -71,7 +79,7 @@ func TestAlertsFromNomad(t *testing.T) {
 	// The receiver's URL is a project secret: set through the API, never
 	// stored by Backplane nor written into the Alertmanager config.
 	s.Secret(crashHook.URL)
-	y := fmt.Sprintf(alarmSchema, steadyHook.URL, "exit 1")
+	y := fmt.Sprintf(alarmSchema, steadyHook.URL, sickHook.URL, "exit 1")
 	if code, _, out := s.call(t, "PUT", "/projects/alarm/schema", y, "If-Match", "*", "Content-Type", "application/yaml"); code != http.StatusOK {
 		t.Fatalf("save schema: %d %s", code, out)
 	}
@@ -136,6 +144,14 @@ func TestAlertsFromNomad(t *testing.T) {
 	}
 	crashHook.WaitWebhook(t, 2*time.Minute, resolved("RestartLoop"))
 	crashHook.WaitWebhook(t, 2*time.Minute, resolved("ElementDown"))
+
+	// The failing check raised CheckCritical, naming the check.
+	sick := sickHook.WaitWebhook(t, time.Minute, func(w sinks.Webhook) bool {
+		return w.Firing(map[string]string{"alertname": "CheckCritical", "project": "alarm", "element": "sick"})
+	})
+	if d := sick.Alerts[0].Annotations["description"]; !strings.Contains(d, "404") && !strings.Contains(d, "sick") {
+		t.Errorf("CheckCritical description does not say what failed: %q", d)
+	}
 
 	// The healthy element raised nothing, so its receiver got nothing.
 	if got := steadyHook.Webhooks(); len(got) != 0 {
