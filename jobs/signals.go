@@ -36,6 +36,25 @@ type Signals struct {
 	DeploymentFailed *Failure
 	// Allocs are the running instances' IDs, for reading their checks.
 	Allocs []string
+	// Instances are the instances that run or are being placed (desired
+	// to run, not yet terminal), oldest first: what metrics sample.
+	Instances []Instance
+	// CPUReservedMHz and MemoryLimitBytes are one instance's reservation:
+	// its tasks' resources summed, sidecars included (the memory limit is
+	// memory_max where a task sets it).
+	CPUReservedMHz   int
+	MemoryLimitBytes uint64
+}
+
+// Instance is one allocation of a job, as metrics show it.
+type Instance struct {
+	ID string `json:"alloc"`
+	// State is Nomad's client status: pending or running.
+	State    string `json:"state"`
+	Version  uint64 `json:"version"`
+	Restarts int    `json:"restarts"`
+	// StartedAt is when its tasks last started; zero before they did.
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // Failure is one failed instance or deployment.
@@ -112,12 +131,73 @@ func ComputeSignals(job *nomad.Job, deployments []*nomad.Deployment, allocs []*n
 		}
 	}
 	sort.Strings(s.Allocs)
+	s.Instances = instances(allocs)
+	s.CPUReservedMHz, s.MemoryLimitBytes = reservation(job)
 	sort.Slice(s.Restarts, func(i, j int) bool { return s.Restarts[i].After(s.Restarts[j]) })
 	if failed != nil && running < desired {
 		s.Failed = &Failure{ID: failed.ID, Message: failureMessage(failed), At: time.Unix(0, failed.ModifyTime).UTC()}
 	}
 	s.DeploymentFailed = failedDeployment(version, deployments)
 	return s
+}
+
+// instances lists the allocations that run or are being placed.
+func instances(allocs []*nomad.AllocationListStub) []Instance {
+	var out []Instance
+	type keyed struct {
+		in     Instance
+		create int64
+	}
+	var ks []keyed
+	for _, a := range allocs {
+		if a.DesiredStatus != "run" || (a.ClientStatus != "running" && a.ClientStatus != "pending") {
+			continue
+		}
+		in := Instance{ID: a.ID, State: a.ClientStatus, Version: a.JobVersion}
+		for _, ts := range a.TaskStates {
+			in.Restarts += int(ts.Restarts)
+			if !ts.StartedAt.IsZero() && (in.StartedAt.IsZero() || ts.StartedAt.After(in.StartedAt)) {
+				in.StartedAt = ts.StartedAt.UTC()
+			}
+		}
+		ks = append(ks, keyed{in, a.CreateTime})
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		if ks[i].create != ks[j].create {
+			return ks[i].create < ks[j].create
+		}
+		return ks[i].in.ID < ks[j].in.ID
+	})
+	for _, k := range ks {
+		out = append(out, k.in)
+	}
+	return out
+}
+
+// reservation is one instance's CPU and memory limit: the first group's
+// tasks summed (a Backplane job has one group).
+func reservation(job *nomad.Job) (cpuMHz int, memBytes uint64) {
+	if len(job.TaskGroups) == 0 {
+		return 0, 0
+	}
+	for _, t := range job.TaskGroups[0].Tasks {
+		r := t.Resources
+		if r == nil {
+			continue
+		}
+		if r.CPU != nil {
+			cpuMHz += *r.CPU
+		}
+		mb := 0
+		if r.MemoryMB != nil {
+			mb = *r.MemoryMB
+		}
+		if r.MemoryMaxMB != nil && *r.MemoryMaxMB > mb {
+			mb = *r.MemoryMaxMB
+		}
+		memBytes += uint64(mb) << 20
+	}
+	return cpuMHz, memBytes
 }
 
 // failedDeployment is the newest failed deployment, unless a newer version
