@@ -42,6 +42,9 @@ func (f *fakeCluster) Apply(ctx context.Context, p *jobs.Plan, o jobs.ApplyOptio
 	return &jobs.Result{Project: p.Project}, nil
 }
 func (f *fakeCluster) StatusAll(ctx context.Context, t []jobs.Target) []jobs.Status { return nil }
+func (f *fakeCluster) AllocStats(ctx context.Context, t jobs.Target, alloc string) (jobs.AllocStats, error) {
+	return jobs.AllocStats{CPUMHz: 50, MemoryBytes: 32 << 20, At: time.Now()}, nil
+}
 func (f *fakeCluster) Watch(ctx context.Context, t []jobs.Target, fn func(jobs.Status)) error {
 	f.watching <- t
 	for {

@@ -154,6 +154,8 @@ func routeSamples(userID int64) map[string]sample {
 		"GET /projects/:p/events":                 {path: "/projects/shop/events", stream: true},
 		"GET /projects/:p/logs":                   {path: "/projects/shop/logs?q=timeout"},
 		"GET /projects/:p/logs/tail":              {path: "/projects/shop/logs/tail", stream: true},
+		"GET /projects/:p/metrics":                {path: "/projects/shop/metrics?element=api&range=15m"},
+		"GET /projects/:p/metrics/now":            {path: "/projects/shop/metrics/now"},
 		"GET /projects/:p/alerts":                 {path: "/projects/shop/alerts"},
 		"GET /projects/:p/silences":               {path: "/projects/shop/silences"},
 		"POST /projects/:p/silences":              {path: "/projects/shop/silences", body: `{"element":"api","duration":"1h","comment":"maintenance"}`},

@@ -47,7 +47,12 @@ type projectHub struct {
 	// pinned keeps the watcher running without subscribers: the alert
 	// bridge follows every deployed project.
 	pinned bool
+	// leased keeps it running until then: someone asked for metrics.
+	leased time.Time
 }
+
+// kept reports whether the watcher runs without subscribers.
+func (p *projectHub) kept() bool { return p.pinned || time.Now().Before(p.leased) }
 
 // alertsKey holds a project's last alert event among its replayed events.
 const alertsKey = "~alerts"
@@ -99,9 +104,13 @@ func (h *Hub) subscribe(slug string) (*subscriber, func()) {
 	}
 	h.s.metrics.subscribers.Inc()
 	_, haveAlerts := p.last[alertsKey]
+	startWatch := first && p.cancel == nil
 	h.mu.Unlock()
-	if first && h.s.cluster != nil && !p.pinned {
+	if startWatch && h.s.cluster != nil {
 		go h.watchHead(slug)
+	}
+	if h.s.sampler != nil {
+		h.s.sampler.View(slug, 1)
 	}
 	if h.s.alerts != nil && !haveAlerts {
 		h.s.alerts.changed(slug)
@@ -122,7 +131,10 @@ func (h *Hub) unsubscribe(slug string, sub *subscriber) {
 	delete(p.subs, sub)
 	close(sub.ch)
 	h.s.metrics.subscribers.Dec()
-	if len(p.subs) == 0 && !p.pinned {
+	if h.s.sampler != nil {
+		h.s.sampler.View(slug, -1)
+	}
+	if len(p.subs) == 0 && !p.kept() {
 		if p.cancel != nil {
 			p.cancel()
 		}
@@ -149,7 +161,7 @@ func (h *Hub) publish(slug string, ev []byte) {
 			h.s.metrics.subscribers.Dec()
 		}
 	}
-	if len(p.subs) == 0 && !p.pinned {
+	if len(p.subs) == 0 && !p.kept() {
 		if p.cancel != nil {
 			p.cancel()
 		}
@@ -201,6 +213,50 @@ func (h *Hub) pin(slug string, b *translator.Bundle) {
 	h.project(slug).pinned = true
 	h.mu.Unlock()
 	h.watch(slug, b)
+}
+
+// lease keeps the project's watcher on its head revision running for d,
+// starting it when none runs: metrics need the instances it reports.
+func (h *Hub) lease(slug string, d time.Duration) {
+	if h.s.cluster == nil {
+		return
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	p := h.project(slug)
+	until := time.Now().Add(d)
+	extend := until.After(p.leased)
+	if extend {
+		p.leased = until
+	}
+	start := p.cancel == nil
+	h.mu.Unlock()
+	if start {
+		h.watchHead(slug)
+	}
+	if extend {
+		time.AfterFunc(d+time.Second, func() { h.release(slug) })
+	}
+}
+
+// release stops a watcher whose lease ran out, if nothing else keeps it.
+func (h *Hub) release(slug string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.projects[slug]
+	if p == nil || len(p.subs) > 0 || p.kept() {
+		return
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	delete(h.projects, slug)
+	if h.s.sampler != nil {
+		h.s.sampler.Forget(slug)
+	}
 }
 
 // publishDeployment tells subscribers here and on other replicas that a
@@ -285,7 +341,7 @@ func (h *Hub) watch(slug string, b *translator.Bundle) {
 	targets := jobs.Targets(b)
 	h.mu.Lock()
 	p := h.projects[slug]
-	if p == nil || (len(p.subs) == 0 && !p.pinned) || h.closed {
+	if p == nil || (len(p.subs) == 0 && !p.kept()) || h.closed {
 		h.mu.Unlock()
 		return
 	}
@@ -305,11 +361,17 @@ func (h *Hub) watch(slug string, b *translator.Bundle) {
 		}
 	}
 	h.mu.Unlock()
+	if h.s.sampler != nil {
+		h.s.sampler.Track(slug, targets)
+	}
 	go func() {
 		err := h.s.cluster.Watch(ctx, targets, func(st jobs.Status) {
 			h.publishStatus(slug, st)
 			if h.s.alerts != nil {
 				h.s.alerts.bridge.Observe(slug, st)
+			}
+			if h.s.sampler != nil {
+				h.s.sampler.Observe(slug, st)
 			}
 		})
 		if err != nil && ctx.Err() == nil {

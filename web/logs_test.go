@@ -312,7 +312,18 @@ func TestLogsTailReportsLossAndRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	waitUntil(t, func() bool { return loki.OpenTails() == 1 }, "Loki's tail to open")
+	// Open, and its gap filled (a query_range once connected).
+	waitUntil(t, func() bool {
+		if loki.OpenTails() != 1 {
+			return false
+		}
+		for _, r := range loki.Requests() {
+			if strings.HasSuffix(r.Path, "/query_range") {
+				return true
+			}
+		}
+		return false
+	}, "Loki's tail to open")
 	loki.FailNext(http.StatusForbidden, "tenant disabled")
 	loki.DropTails()
 	events := make(chan string, 16)

@@ -116,6 +116,8 @@ func (s *Server) table() []route {
 		{"GET", "/projects/:p/events", ruleViewer, 0, s.events},
 		{"GET", "/projects/:p/logs", ruleViewer, short, s.searchLogs},
 		{"GET", "/projects/:p/logs/tail", ruleViewer, 0, s.tailLogs},
+		{"GET", "/projects/:p/metrics", ruleViewer, short, s.metricsRange},
+		{"GET", "/projects/:p/metrics/now", ruleViewer, short, s.metricsNow},
 		{"GET", "/projects/:p/alerts", ruleViewer, short, s.listAlerts},
 		{"GET", "/projects/:p/silences", ruleViewer, short, s.listSilences},
 		{"POST", "/projects/:p/silences", ruleDeployer, short, s.createSilence},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/backplane-dev/backplane/jobs"
 	"github.com/backplane-dev/backplane/observe/logs"
+	emetrics "github.com/backplane-dev/backplane/observe/metrics"
 	"github.com/backplane-dev/backplane/store"
 	"github.com/backplane-dev/backplane/templates"
 	"github.com/backplane-dev/backplane/translator"
@@ -74,6 +75,8 @@ type Config struct {
 	DistBinary string
 	// Alerts wires Alertmanager; alerts are off without its Client.
 	Alerts AlertsConfig
+	// ElementMetrics wires Prometheus and the sampling of Nomad.
+	ElementMetrics MetricsConfig
 }
 
 // Server is the HTTP API and the editor.
@@ -101,6 +104,12 @@ type Server struct {
 	alertOpts      translator.AlertingOptions
 	// alerts is nil when no Alertmanager is configured.
 	alerts *alerting
+	// sampler samples Nomad's stats; nil without a cluster.
+	sampler     *emetrics.Sampler
+	stopSampler context.CancelFunc
+	// prometheus reads metric ranges; nil when not configured.
+	prometheus *emetrics.Prometheus
+	rules      RulesApplier
 
 	// loki reads logs; nil when not configured (lokiErr says why).
 	loki    *logs.Client
@@ -143,6 +152,8 @@ func New(cfg Config) *Server {
 	s.closing = make(chan struct{})
 	s.hub = newHub(s)
 	s.alerts = newAlerting(s, cfg.Alerts)
+	s.prometheus, s.rules = cfg.ElementMetrics.Prometheus, cfg.ElementMetrics.Rules
+	s.sampler = s.newSampler(cfg.ElementMetrics)
 	s.engine = s.routes()
 	return s
 }
@@ -164,6 +175,9 @@ func (s *Server) Close() {
 		s.dist.close()
 	})
 	s.alerts.stop()
+	if s.stopSampler != nil {
+		s.stopSampler()
+	}
 	s.hub.close()
 }
 
