@@ -376,8 +376,14 @@ func (s *Server) follow(slug string, sc *schema.Schema, b *translator.Bundle) {
 	s.hub.pin(slug, b)
 }
 
-// forgetAlerts resolves a deleted project's alerts and removes its routes.
+// forgetAlerts resolves a deleted project's alerts and removes its routes
+// and metric rules.
 func (s *Server) forgetAlerts(ctx context.Context, slug string) {
+	if s.rules != nil {
+		if err := s.rules.Remove(ctx, slug); err != nil {
+			s.log.Warn("remove a deleted project's metric rules", "project", slug, "error", err)
+		}
+	}
 	if s.alerts == nil {
 		return
 	}
@@ -393,7 +399,7 @@ func (s *Server) forgetAlerts(ctx context.Context, slug string) {
 // it loads its routes again (the config file may be new) and has the
 // bridge follow its jobs, so what fires is recomputed from Nomad.
 func (s *Server) resumeAlerts(ctx context.Context) {
-	if s.alerts == nil || s.cluster == nil {
+	if (s.alerts == nil && s.rules == nil) || s.cluster == nil {
 		return
 	}
 	ps, err := s.store.ListProjects(ctx)
@@ -427,6 +433,11 @@ func (s *Server) resumeAlerts(ctx context.Context) {
 		}
 		if err := s.applyAlerts(ctx, p.Slug, b); err != nil {
 			s.log.Warn("alerts: load the project's routes", "project", p.Slug, "error", err)
+		}
+		if s.rules != nil {
+			if err := s.rules.Apply(ctx, p.Slug, []byte(b.PrometheusRules)); err != nil {
+				s.log.Warn("metrics: load the project's rules", "project", p.Slug, "error", err)
+			}
 		}
 		s.follow(p.Slug, sc, b)
 	}

@@ -207,6 +207,13 @@ func (s *Server) deploy(c *gin.Context) error {
 			summary += "; alert routes not loaded: " + aerr.Error()
 			s.log.Warn("deploy: alert routes not loaded", "project", slug, "error", aerr)
 		}
+		if s.rules != nil {
+			if rerr := s.rules.Apply(fctx, slug, []byte(b.PrometheusRules)); rerr != nil {
+				warnings = append(warnings, "metric rules not loaded: "+rerr.Error())
+				summary += "; metric rules not loaded: " + rerr.Error()
+				s.log.Warn("deploy: metric rules not loaded", "project", slug, "error", rerr)
+			}
+		}
 	}
 	if ferr := s.store.FinishDeployment(fctx, d.ID, status, summary); ferr != nil {
 		s.log.Error("record deployment result", "project", slug, "deployment", d.ID, "error", ferr)

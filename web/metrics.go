@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/backplane-dev/backplane/jobs"
 	emetrics "github.com/backplane-dev/backplane/observe/metrics"
@@ -52,6 +53,9 @@ func (s *Server) newSampler(cfg MetricsConfig) *emetrics.Sampler {
 			}
 		},
 	})
+	s.promReg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "backplane_nomad_stats_reads_total", Help: "Allocation stats read from Nomad for element metrics.",
+	}, func() float64 { return float64(sm.Calls()) }))
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopSampler = cancel
 	go sm.Run(ctx)
