@@ -45,6 +45,9 @@ bench-deploy: ## deploy benchmarks against a real Nomad dev agent (needs nomad o
 bench-alerts: ## alert benchmarks against a real Alertmanager (and Nomad for the latency): throughput, failure-to-sink p50/p99
 	$(GO) test -run '^$$' -bench 'BridgeThroughput|AlertLatency' -benchtime 20x -count 1 -timeout 20m ./test/ | tee bench-alerts.txt
 
+bench-metrics: ## what sampling a 50-element project costs serve on a real Nomad: Nomad calls, CPU and memory, idle and with 5 editors
+	$(GO) test -run '^$$' -bench 'Sampling50' -benchtime 1x -count 1 -timeout 20m ./test/ | tee bench-metrics.txt
+
 fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./schema -run '^$$' -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./translator -run '^$$' -fuzz FuzzTranslate -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
@@ -60,4 +63,4 @@ lint: check-deps ## gofmt, go vet and the import rules
 check-deps: ## keep schema, templates and translator free of the cluster side
 	@./scripts/check-deps.sh
 
-.PHONY: help ui build run render test test-integration golden bench bench-deploy bench-alerts fuzz lint check-deps
+.PHONY: help ui build run render test test-integration golden bench bench-deploy bench-alerts bench-metrics fuzz lint check-deps

@@ -29,6 +29,7 @@ type served struct {
 	URL  string
 	out  *bytes.Buffer
 	data string // its SQLite folder
+	pid  int
 	// secrets are the passwords and tokens the suite used against it; none
 	// may show in its output or its database (checked at cleanup).
 	secretsMu sync.Mutex
@@ -44,7 +45,7 @@ func (s *served) Secret(v string) {
 
 // checkLeaks looks for every recorded secret in the process's output and
 // its database files, once it has stopped.
-func (s *served) checkLeaks(t *testing.T) {
+func (s *served) checkLeaks(t testing.TB) {
 	s.secretsMu.Lock()
 	defer s.secretsMu.Unlock()
 	var db []byte
@@ -70,7 +71,7 @@ func (s *served) Output() string { return s.out.String() }
 // serve starts `backplane serve` on a free loopback port with its data in
 // a temp folder and the bootstrap admin token testAdminToken, and stops it
 // in t.Cleanup.
-func serve(t *testing.T, env ...string) *served {
+func serve(t testing.TB, env ...string) *served {
 	t.Helper()
 	port := agent.FreePorts(t, 1)[0]
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -83,7 +84,7 @@ func serve(t *testing.T, env ...string) *served {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &served{URL: "http://" + addr, out: out, data: data}
+	s := &served{URL: "http://" + addr, out: out, data: data, pid: cmd.Process.Pid}
 	s.Secret(testAdminToken)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -117,7 +118,7 @@ func serve(t *testing.T, env ...string) *served {
 
 // call makes an API request, as the bootstrap admin unless headers carry
 // an Authorization of their own.
-func (s *served) call(t *testing.T, method, path, body string, headers ...string) (int, http.Header, string) {
+func (s *served) call(t testing.TB, method, path, body string, headers ...string) (int, http.Header, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, s.URL+"/api/v1"+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+testAdminToken)
@@ -135,7 +136,7 @@ func (s *served) call(t *testing.T, method, path, body string, headers ...string
 
 // sseLines streams the data lines of events of the given type, read as
 // the bootstrap admin.
-func sseLines(ctx context.Context, t *testing.T, url, kind string) <-chan string {
+func sseLines(ctx context.Context, t testing.TB, url, kind string) <-chan string {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 	req.Header.Set("Authorization", "Bearer "+testAdminToken)
