@@ -55,6 +55,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		a.loginCmd(), a.logoutCmd(), a.logshipCmd())
 	root.AddCommand(a.logsCmd())
 	root.AddCommand(a.alertsCmd())
+	root.AddCommand(a.topCmd())
 	err := root.Execute()
 	if err == nil {
 		return exitOK
