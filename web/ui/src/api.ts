@@ -3,6 +3,7 @@
 // a 401 or a 403 anywhere reaches the app through setApiHooks.
 import type { Alert, NewSilence, Silence } from './model/alerts';
 import type { LogLine } from './model/logs';
+import type { MetricsRange, MetricsSnapshot } from './model/metrics';
 import type { Me, Role, TokenInfo, User } from './model/roles';
 import type { KindInfo, Problem, Schema, Status } from './model/types';
 
@@ -466,6 +467,25 @@ export const alerts = {
     request<{ silence: Silence }>('POST', `/projects/${enc(p)}/silences`, { body, quiet: true }).then((r) => r.data.silence),
   // expire ends a silence now.
   expire: (p: string, id: string) => request<unknown>('DELETE', `/projects/${enc(p)}/silences/${enc(id)}`).then(() => undefined),
+};
+
+// ---- metrics (web/API.md, Metrics): the project's instances' CPU, memory
+// and restarts. Without a cluster (and without Prometheus) every call
+// answers 503 no_cluster; without Prometheus a range beyond 15m answers
+// 400 with path `range`. ----
+
+export const metrics = {
+  // range is GET /projects/{p}/metrics; query is model/metrics.ts's
+  // metricsQuery.
+  range: (p: string, query: string, signal?: AbortSignal) =>
+    request<MetricsRange>('GET', `/projects/${enc(p)}/metrics?${query}`, { signal }).then((r) => ({ ...r.data, series: r.data?.series ?? [] })),
+  // now is every instance of the project (or of one element) now, as the
+  // `metrics` events of the project's stream carry it.
+  now: (p: string, element?: string, signal?: AbortSignal) =>
+    request<MetricsSnapshot>('GET', `/projects/${enc(p)}/metrics/now${element ? `?element=${enc(element)}` : ''}`, { signal }).then((r) => ({
+      ...r.data,
+      instances: r.data?.instances ?? [],
+    })),
 };
 
 // isNoAlertmanager: the server has no Alertmanager configured.

@@ -5,7 +5,7 @@ import {
   type EdgeChange,
   type NodeChange,
 } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { alerts as alertsApi, api, ApiError, errorMessage, isNoAlertmanager, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
 import { useAuth } from '../auth';
 import { alertBadges, countFiring, NO_ALERTMANAGER, type Alert, type Silence } from '../model/alerts';
@@ -42,6 +42,7 @@ import {
   type Status,
 } from '../model/types';
 import { filtersToSearch } from '../model/logs';
+import { elementInstances, nodeFigures, type MetricsSnapshot } from '../model/metrics';
 import { yamlToSchema, type YamlError } from '../model/yaml';
 import { LogsView } from '../logs/LogsView';
 import { navigate } from '../router';
@@ -60,6 +61,8 @@ import type { ViewNode } from './ElementNodeView';
 import { HistoryPanel, type HistoryView } from './HistoryPanel';
 import { EdgeInspector, ElementInspector } from './Inspector';
 import { MembersPanel } from './MembersPanel';
+// The Metrics tab (and uPlot) load when first opened.
+const MetricsPanel = lazy(() => import('./MetricsPanel').then((m) => ({ default: m.MetricsPanel })));
 import { Palette } from './Palette';
 import { PlanDialog } from './PlanDialog';
 import { PreviewPanel } from './PreviewPanel';
@@ -97,7 +100,11 @@ function normalizeSchema(s: Schema | undefined, slug: string): Schema {
   return out;
 }
 
-type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members' | 'logs' | 'alerts';
+type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members' | 'logs' | 'metrics' | 'alerts';
+
+// METRICS_STALE_MS: a snapshot no newer event replaced in this long is
+// dropped (the nodes' figures hide): serve sends one every 5 s.
+const METRICS_STALE_MS = 30_000;
 interface Selection {
   nodes: string[];
   edges: string[];
@@ -165,6 +172,9 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
   // alertSeq counts the alert lists received: a GET answered after a
   // newer `alert` event must not overwrite it.
   const alertSeq = useRef(0);
+  // The project's instances now, from the `metrics` events (every 5 s
+  // while the editor is open; null: none yet or stale).
+  const [metricsSnap, setMetricsSnap] = useState<MetricsSnapshot | null>(null);
   const clipboard = useRef<Clipboard | null>(null);
   const pasteCount = useRef(0);
   const dragKey = useRef('move');
@@ -272,6 +282,15 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
     });
     // The full list of the project's alerts, each time it changes (and on
     // connecting, when alerting is on).
+    // Every instance's CPU, memory and restarts now, every few seconds.
+    let stale: ReturnType<typeof setTimeout> | undefined;
+    es.addEventListener('metrics', (ev) => {
+      const m = parse(ev) as MetricsSnapshot | undefined;
+      if (!m || typeof m !== 'object') return;
+      setMetricsSnap({ ...m, instances: Array.isArray(m.instances) ? m.instances : [] });
+      clearTimeout(stale);
+      stale = setTimeout(() => setMetricsSnap(null), METRICS_STALE_MS);
+    });
     es.addEventListener('alert', (ev) => {
       const a = parse(ev) as { alerts?: Alert[] | null } | undefined;
       if (!a || typeof a !== 'object') return;
@@ -282,6 +301,7 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
     });
     return () => {
       alive = false;
+      clearTimeout(stale);
       es.close();
     };
   }, [slug]);
@@ -313,6 +333,9 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
     if (id) setSelection({ nodes: [id], edges: [] });
     setTab('alerts');
   }, []);
+
+  const figures = useMemo(() => nodeFigures(metricsSnap), [metricsSnap]);
+  const onNoCluster = useCallback(() => setNoCluster(true), []);
 
   const clusterMissing = isClusterMissing(health, noCluster);
   const savedIds = useMemo(() => savedElementIds(savedJson), [savedJson]);
@@ -412,10 +435,11 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
           problems: problemMap.byEl[el.id] ?? [],
           alerts: badges[el.id],
           onAlerts: openAlerts,
+          metrics: figures[el.id],
         },
       };
     });
-  }, [graph, schema, statuses, selNodes, measured, kinds_, problemMap, badges, openAlerts]);
+  }, [graph, schema, statuses, selNodes, measured, kinds_, problemMap, badges, openAlerts, figures]);
 
   const edges: ConnectionEdge[] = useMemo(
     () =>
@@ -899,7 +923,7 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
           </button>
         </div>
       )}
-      <div className={`workspace${tab === 'logs' ? ' wide-panel' : ''}`}>
+      <div className={`workspace${tab === 'logs' || tab === 'metrics' ? ' wide-panel' : ''}`}>
         <Palette kinds={kinds} error={kindsError} onAdd={(k) => addKind(k)} disabled={readOnly ? readOnlyReason(role, slug) : undefined} />
         <div className="center">
           <div className="center-main">
@@ -949,6 +973,7 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
                 ['history', 'History'],
                 ['members', 'Members'],
                 ['logs', 'Logs'],
+                ['metrics', 'Metrics'],
                 ['alerts', 'Alerts'],
               ] as [Tab, string][]
             ).map(([t, label]) => (
@@ -1048,6 +1073,24 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
                     {schema.elements.length} element{schema.elements.length === 1 ? '' : 's'}, {(schema.connections ?? []).length} connection
                     {(schema.connections ?? []).length === 1 ? '' : 's'}.{readOnly ? '' : ' Shift-drag to select several; Ctrl/Cmd+Z to undo.'}
                   </p>
+                </div>
+              ))}
+            {tab === 'metrics' &&
+              (selectedEl ? (
+                <Suspense fallback={<div className="inspector-body muted small">Loading the charts…</div>}>
+                  <MetricsPanel
+                    key={selectedEl.id}
+                    slug={slug}
+                    element={selectedEl.id}
+                    theme={theme}
+                    live={elementInstances(metricsSnap, selectedEl.id)}
+                    onNoCluster={onNoCluster}
+                  />
+                </Suspense>
+              ) : (
+                <div className="inspector-body muted" data-testid="metrics-select-element">
+                  <p>Select an element on the canvas to see its CPU, memory and restarts over time here.</p>
+                  <p className="small">Each deployed element&apos;s node shows its CPU and memory now, the highest of its instances.</p>
                 </div>
               ))}
             {tab === 'preview' && <PreviewPanel slug={slug} schema={schema} element={selectedEl?.id} />}

@@ -3,6 +3,7 @@ import { memo, useEffect, useState } from 'react';
 import type { AlertBadge } from '../model/alerts';
 import { scaleSummary, scalingEventText } from '../model/cluster';
 import type { ElementNodeData } from '../model/graph';
+import type { NodeFigure } from '../model/metrics';
 import type { KindInfo, Light, Status } from '../model/types';
 import { Icon, KindIcon } from '../ui/icons';
 
@@ -21,6 +22,9 @@ export interface NodeViewData extends ElementNodeData {
   alerts?: AlertBadge;
   // onAlerts opens the Alerts tab (the badge's click).
   onAlerts?: (id: string) => void;
+  // metrics: the element's CPU and memory now, the highest of its
+  // instances (none measured: undefined, nothing shows).
+  metrics?: NodeFigure;
 }
 
 export type ViewNode = Node<NodeViewData, 'element'>;
@@ -45,7 +49,7 @@ function useNow(active: boolean, key: string): number {
 }
 
 function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
-  const { kind, light, regions, problems, element, alerts, onAlerts } = data;
+  const { kind, light, regions, problems, element, alerts, onAlerts, metrics } = data;
   const label = kind?.label ?? element.kind;
   const known = !!kind;
   const top = regions.find((r) => r.status)?.status;
@@ -114,12 +118,24 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
           </span>
         ))}
       </div>
+      {metrics && (
+        <div
+          className={`el-metrics level-${metrics.level}`}
+          data-testid={`node-metrics-${id}`}
+          data-cpu={metrics.cpu}
+          data-memory={metrics.memory}
+          data-level={metrics.level}
+          aria-label={metrics.title}
+        >
+          {metrics.text}
+        </div>
+      )}
       {problems.length > 0 && (
         <span className="el-problem" data-testid={`node-problem-${id}`} title={problems.join('\n')}>
           {problems.length}
         </span>
       )}
-      <div className={`el-tooltip${dated ? ' wide' : ''}`} role="tooltip" data-testid={`node-tooltip-${id}`}>
+      <div className={`el-tooltip${dated || metrics ? ' wide' : ''}`} role="tooltip" data-testid={`node-tooltip-${id}`}>
         <div className="tt-title">
           {id} <span className="muted">· {label}</span>
         </div>
@@ -155,6 +171,13 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
             )}
           </div>
         ))}
+        {metrics && (
+          <div className="tt-metrics" data-testid={`node-metrics-detail-${id}`}>
+            {metrics.lines.map((l, i) => (
+              <div key={i}>{l}</div>
+            ))}
+          </div>
+        )}
         {alerts && alerts.count > 0 && <div className="tt-alerts">{alerts.title}</div>}
         {problems.length > 0 && <div className="tt-problems">{problems.length} problem{problems.length > 1 ? 's' : ''}</div>}
       </div>
