@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/nomad/api"
 	amconfig "github.com/prometheus/alertmanager/config"
@@ -202,99 +205,211 @@ func (t *translation) alertmanager() (string, error) {
 // the rendered file is checked on its own.
 const validationGlobal = "global:\n  smtp_smarthost: localhost:25\n  smtp_from: alertmanager@localhost\n"
 
-// ruleSpec is one alerting rule written for every long-running element.
-// Expr holds %[1]s where the job ID goes, inside a YAML double-quoted
-// string, so quotes in it are escaped.
+// ruleSpec is one alerting rule written for every long-running element:
+// Ratio, a PromQL ratio per instance and task with %[1]s where the job ID
+// goes, compared with Above. Summary follows the element's ID, with %[1]s
+// where the rule's `for` goes, and may use the alert's template data
+// ($value is the ratio, $labels the series' labels).
 type ruleSpec struct {
-	Alert, Expr, For, Severity, Summary string
+	Alert, Ratio, Above, For, Severity, Summary string
 
-	once  sync.Once
-	parts []string
+	once sync.Once
+	// expr is the rule's expression as the inside of a YAML double-quoted
+	// scalar, split around the job ID; summary is Summary, escaped and
+	// split around the rule's `for`.
+	expr, summary []string
 }
 
-// exprParts splits Expr around the job ID placeholder, once.
-func (r *ruleSpec) exprParts() []string {
-	r.once.Do(func() { r.parts = strings.Split(r.Expr, "%[1]s") })
-	return r.parts
+// parts escapes the spec for the writer, once.
+func (r *ruleSpec) parts() (expr, summary []string) {
+	r.once.Do(func() {
+		r.expr = strings.Split(yamlEscape(r.Ratio+" > "+r.Above), "%[1]s")
+		r.summary = strings.Split(yamlEscape(r.Summary), "%[1]s")
+	})
+	return r.expr, r.summary
 }
 
+// The metric rules. They read the allocation metrics a Nomad client
+// publishes (telemetry publish_allocation_metrics and prometheus_metrics):
+// nomad_client_allocs_memory_rss and _memory_allocated in bytes, and
+// nomad_client_allocs_cpu_total_ticks and _cpu_allocated in MHz, each
+// labelled alloc_id, task, task_group, job, namespace and host. Memory is
+// RSS because raw_exec and exec measure RSS and swap only, with no
+// memory_usage series. Both sides are summed by alloc_id and task, so the
+// ratio does not depend on the other labels a scrape adds.
+//
+// No rule counts restarts: Nomad exports no restart series until a task
+// restarts, and the alert bridge raises RestartLoop from Nomad's events,
+// so a rule would only notify twice.
 var elementRules = []*ruleSpec{
-	&ruleSpec{
-		Alert:    "BackplaneRestartLoop",
-		Expr:     `sum by (task) (increase(nomad_client_allocs_restart{job=\"%[1]s\"}[15m])) > 3`,
-		Severity: "critical",
-		Summary:  "a task restarted more than 3 times in 15 minutes",
-	},
-	&ruleSpec{
-		Alert:    "BackplaneMemoryNearLimit",
-		Expr:     `max by (task) (nomad_client_allocs_memory_usage{job=\"%[1]s\"} / nomad_client_allocs_memory_allocated{job=\"%[1]s\"}) > 0.9`,
+	{
+		Alert:    "MemoryNearLimit",
+		Ratio:    `sum by (alloc_id, task) (nomad_client_allocs_memory_rss{job="%[1]s"}) / sum by (alloc_id, task) (nomad_client_allocs_memory_allocated{job="%[1]s"})`,
+		Above:    "0.9",
 		For:      "5m",
 		Severity: "warning",
-		Summary:  "memory above 90% of its limit for 5 minutes",
+		Summary:  `memory of task {{ $labels.task }} at {{ $value | humanizePercentage }} of its reservation (over 90% for %[1]s)`,
 	},
-	&ruleSpec{
-		Alert:    "BackplaneCPUNearLimit",
-		Expr:     `max by (task) (nomad_client_allocs_cpu_total_ticks{job=\"%[1]s\"} / nomad_client_allocs_cpu_allocated{job=\"%[1]s\"}) > 0.9`,
+	{
+		Alert:    "CPUNearLimit",
+		Ratio:    `sum by (alloc_id, task) (nomad_client_allocs_cpu_total_ticks{job="%[1]s"}) / sum by (alloc_id, task) (nomad_client_allocs_cpu_allocated{job="%[1]s"})`,
+		Above:    "0.9",
 		For:      "10m",
 		Severity: "warning",
-		Summary:  "CPU above 90% of its allocation for 10 minutes",
+		Summary:  `CPU of task {{ $labels.task }} at {{ $value | humanizePercentage }} of its reservation (over 90% for %[1]s)`,
 	},
 }
 
 // rules renders Prometheus alerting rules for every long-running element:
-// a restart loop, memory near its limit and CPU near its allocation. They
-// use the allocation metrics Nomad publishes with publish_allocation_metrics
-// (nomad_client_allocs_*), whose `job` label must be kept by the scrape
-// (honor_labels: true), since Prometheus would otherwise rename it.
+// memory and CPU near the element's reservation, per instance and task.
+// The rules select job="<project>-<element>", so the scrape of Nomad must
+// keep Nomad's job label (honor_labels: true); Prometheus would otherwise
+// rename it exported_job. They carry the labels project, element and
+// severity; region comes from the Prometheus of each region, whose
+// global.external_labels set it on every alert it sends.
 //
 // The file grows with the project, and a generic YAML encoder spent most of
 // a translation on it, so it is written directly. Every value is a YAML
-// double-quoted scalar; project, element and job IDs are DNS labels, which
-// need no escaping there.
+// double-quoted scalar. Project, element and job IDs are DNS labels, which
+// need no escaping there; the rules' text and the public URL go through
+// yamlEscape, and the public URL is also kept from being read as a
+// template (Prometheus expands annotations).
 func (t *translation) rules() string {
+	p := t.s.Project
+	o := t.opts.Alerting
+	forOverride := ""
+	if o.RuleFor > 0 {
+		forOverride = promDuration(o.RuleFor)
+	}
+	editor := ""
+	if o.PublicURL != "" {
+		// Project and element IDs are DNS labels: as the alert bridge's
+		// EditorURL, with nothing to escape.
+		editor = yamlEscape(templateLiteral(strings.TrimRight(o.PublicURL, "/"))) + "/p/" + p + "?element="
+	}
 	var b strings.Builder
-	b.Grow(128 + len(t.s.Elements)*len(elementRules)*330)
-	b.WriteString("# Prometheus alerting rules for project " + t.s.Project + ", rendered by Backplane.\n")
-	b.WriteString("groups:\n  - name: \"backplane-" + t.s.Project + "\"\n    rules:")
+	b.Grow(512 + len(t.s.Elements)*len(elementRules)*(560+len(editor)))
+	b.WriteString("# Prometheus alerting rules for project " + p + ", rendered by Backplane.\n")
+	b.WriteString("# They need Nomad's allocation metrics scraped with honor_labels: true. Alerts\n")
+	b.WriteString("# carry project, element and severity; region comes from the external_labels\n")
+	b.WriteString("# of each region's Prometheus.\n")
+	b.WriteString("groups:\n  - name: \"backplane-" + p + "\"\n    rules:")
 	n := 0
 	for i := range t.s.Elements {
 		e := &t.s.Elements[i]
 		if t.batch[e.ID] {
-			continue // a cron job's runs end; restarts and limits are not its failure modes
+			continue // a cron job's runs end; limits are not its failure mode
 		}
 		job := t.jobID(e.ID)
 		for _, r := range elementRules {
 			n++
+			expr, summary := r.parts()
 			b.WriteString("\n      - alert: \"")
 			b.WriteString(r.Alert)
 			b.WriteString("\"\n        expr: \"")
-			for i, part := range r.exprParts() {
+			for i, part := range expr {
 				if i > 0 {
 					b.WriteString(job)
 				}
 				b.WriteString(part)
 			}
 			b.WriteByte('"')
-			if r.For != "" {
-				b.WriteString("\n        for: \"" + r.For + "\"")
+			forDur := r.For
+			if forOverride != "" {
+				forDur = forOverride
 			}
+			b.WriteString("\n        for: \"" + forDur + "\"")
 			b.WriteString("\n        labels:\n          element: \"")
 			b.WriteString(e.ID)
 			b.WriteString("\"\n          project: \"")
-			b.WriteString(t.s.Project)
+			b.WriteString(p)
 			b.WriteString("\"\n          severity: \"")
 			b.WriteString(r.Severity)
 			b.WriteString("\"\n        annotations:\n          summary: \"")
 			b.WriteString(e.ID)
 			b.WriteString(": ")
-			b.WriteString(r.Summary)
+			for i, part := range summary {
+				if i > 0 {
+					b.WriteString(forDur)
+				}
+				b.WriteString(part)
+			}
 			b.WriteByte('"')
+			if editor != "" {
+				b.WriteString("\n          editor_url: \"")
+				b.WriteString(editor)
+				b.WriteString(e.ID)
+				b.WriteByte('"')
+			}
 		}
 	}
 	if n == 0 {
 		b.WriteString(" []")
 	}
 	b.WriteByte('\n')
+	return b.String()
+}
+
+// yamlEscape returns s as the inside of a YAML double-quoted scalar:
+// backslash and double quote escaped, and every control character and
+// every character YAML reads as a line break or a byte order mark written
+// as an escape. Invalid UTF-8 becomes U+FFFD.
+func yamlEscape(s string) string {
+	clean := true
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' || c == 0x7f || c == 0x85 || c == 0x2028 || c == 0x2029 || c == 0xfeff || c == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f || c == 0x85:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		case c == 0x2028 || c == 0x2029 || c == 0xfeff:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// templateLiteral keeps Prometheus from reading s as a template, as it
+// reads annotations: "{{" is written as an action that prints "{{".
+func templateLiteral(s string) string {
+	return strings.ReplaceAll(s, "{{", `{{ "{{" }}`)
+}
+
+// promDuration formats d, cut to whole milliseconds (at least 1ms), in
+// Prometheus's duration syntax: 1h30m, 45s, 250ms.
+func promDuration(d time.Duration) string {
+	ms := int64(d / time.Millisecond)
+	if ms <= 0 {
+		ms = 1
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		ms   int64
+		unit string
+	}{{3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}} {
+		if ms >= u.ms {
+			b.WriteString(strconv.FormatInt(ms/u.ms, 10))
+			b.WriteString(u.unit)
+			ms %= u.ms
+		}
+	}
 	return b.String()
 }
 

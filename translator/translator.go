@@ -72,8 +72,8 @@ const (
 	DefaultLogshipArtifactURL = "https://github.com/backplane-dev/backplane/releases/latest/download/backplane_linux_amd64.tar.gz"
 )
 
-// AlertingOptions are the parts of the Alertmanager config that come from
-// the Alertmanager deployment rather than the schema.
+// AlertingOptions are the parts of the Alertmanager config and the
+// Prometheus rules that come from the deployment rather than the schema.
 type AlertingOptions struct {
 	// SecretsDir is where Alertmanager finds secret files (Slack and webhook
 	// URLs), as SecretsDir/<project>/<SECRET>. Default /etc/alertmanager/secrets.
@@ -83,6 +83,15 @@ type AlertingOptions struct {
 	GroupWait      string
 	GroupInterval  string
 	RepeatInterval string
+	// PublicURL is where browsers reach the editor. When set, every metric
+	// rule carries the annotation editor_url, <PublicURL>/p/<project>?element=<id>,
+	// as the alert bridge's alerts do.
+	PublicURL string
+	// RuleFor, when positive, replaces the `for` of every metric rule (5m
+	// for memory, 10m for CPU): for tests, and for operators who want to
+	// hear sooner at the price of alerts on short bursts. Whole
+	// milliseconds count; the rest is dropped.
+	RuleFor time.Duration
 }
 
 func (o *Options) fill() {
