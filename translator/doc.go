@@ -39,8 +39,9 @@
 //     without a service, with auto_revert and min_healthy_time 3s by default; checks run every 3s.
 //   - Autoscaling is a Nomad Autoscaler target-value policy on
 //     avg_cpu-allocated from the nomad-apm source.
-//   - Batch (cron) jobs get no logship sidecar and no restart or resource
-//     rules.
+//   - Batch (cron) jobs get no logship sidecar and no resource rules
+//     (MemoryNearLimit, CPUNearLimit). Restart loops are raised by the
+//     alert bridge from Nomad's events, not by a metric rule.
 //
 // This package must not import jobs, web or store.
 package translator

@@ -34,6 +34,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var trustedProxies []string
 	var logship translator.LogshipOptions
 	var af alertFlags
+	var mf metricFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the web editor and the API",
@@ -141,9 +142,15 @@ then purged.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			// Alerts and metric rules link to the element in the editor.
+			alertCfg.Options.PublicURL = publicURL
+			metricCfg, err := mf.build(log)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
 			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Loki: loki, Logger: log,
 				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies, Logship: logship,
-				Alerts: alertCfg})
+				Alerts: alertCfg, ElementMetrics: metricCfg})
 			defer srv.Close()
 			go srv.Start(ctx)
 			link, err := srv.Bootstrap(ctx, adminToken)
@@ -193,6 +200,7 @@ then purged.`,
 	f.StringVar(&seed, "seed", "", "schema file to import as a project when no project of its name exists yet")
 	logshipFlags(f, &logship)
 	af.register(f)
+	mf.register(f)
 	f.StringVar(&publicURL, "public-url", os.Getenv("BACKPLANE_PUBLIC_URL"), "where browsers and clients reach serve, for sign-in links (env BACKPLANE_PUBLIC_URL; default the listen address)")
 	f.StringVar(&adminTokenFile, "admin-token-file", os.Getenv("BACKPLANE_ADMIN_TOKEN_FILE"),
 		"file holding the bootstrap admin API token (env BACKPLANE_ADMIN_TOKEN_FILE; or the token itself in BACKPLANE_ADMIN_TOKEN)")

@@ -115,7 +115,9 @@ func elementQueries(job string) map[string]string {
 		CPUPercent:    "100 * " + by("nomad_client_allocs_cpu_total_ticks") + " / " + by("nomad_client_allocs_cpu_allocated"),
 		MemoryBytes:   by("nomad_client_allocs_memory_rss"),
 		MemoryPercent: "100 * " + by("nomad_client_allocs_memory_rss") + " / " + by("nomad_client_allocs_memory_allocated"),
-		Restarts:      by("nomad_client_allocs_restart"),
+		// Nomad has no restart series until a task restarts (then the
+		// client.allocs.restart counter); a healthy element has none.
+		Restarts: by("nomad_client_allocs_restart"),
 	}
 }
 
