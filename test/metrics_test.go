@@ -147,3 +147,64 @@ func statsReads(t *testing.T, s *served) int {
 	f, _ := strconv.ParseFloat(m[1], 64)
 	return int(f)
 }
+
+// TestMetricsThroughPrometheus deploys through serve configured with a real
+// Prometheus that scrapes a real Nomad: the deploy loads the project's rule
+// file (Prometheus runs the group), and an hour's range comes from
+// Prometheus with the instance's memory and its region.
+func TestMetricsThroughPrometheus(t *testing.T) {
+	n := agent.StartNomad(t, agent.NomadOptions{})
+	prom := agent.StartPrometheus(t, "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"+
+		agent.NomadScrapeConfig("nomad", n.Addr))
+	s := serve(t, "NOMAD_ADDR="+n.Addr, "NOMAD_REGION=", "NOMAD_TOKEN=", "CONSUL_HTTP_ADDR=", "VAULT_ADDR=",
+		"BACKPLANE_PROMETHEUS_URL="+prom.URL, "BACKPLANE_PROMETHEUS_RULES_DIR="+prom.RulesDir)
+	if code, _, out := s.call(t, "POST", "/projects", `{"slug":"meter"}`, "Content-Type", "application/json"); code != http.StatusCreated {
+		t.Fatalf("create project: %d %s", code, out)
+	}
+	body, _ := json.Marshal(map[string]string{"yaml": holdSchema})
+	code, _, out := s.call(t, "POST", "/projects/meter/deploy", string(body), "Content-Type", "application/json")
+	if code != http.StatusAccepted || !strings.Contains(out, `"warnings":[]`) {
+		t.Fatalf("deploy: %d %s", code, out)
+	}
+	resp, err := http.Get(prom.URL + "/api/v1/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Data struct {
+			Groups []struct {
+				Name  string `json:"name"`
+				Rules []struct {
+					Name string `json:"name"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&rules)
+	resp.Body.Close()
+	if err != nil || len(rules.Data.Groups) != 1 || rules.Data.Groups[0].Name != "backplane-meter" || len(rules.Data.Groups[0].Rules) != 4 {
+		t.Fatalf("Prometheus runs %+v (%v), want group backplane-meter with 2 rules for each of 2 elements", rules.Data.Groups, err)
+	}
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, _, out := s.call(t, "GET", "/projects/meter/metrics?element=hold&range=1h", "")
+		var r metrics.Range
+		if code == 200 && json.Unmarshal([]byte(out), &r) == nil {
+			if r.Source != "prometheus" {
+				t.Fatalf("source %q, want prometheus", r.Source)
+			}
+			for _, se := range r.Series {
+				if se.Metric == metrics.MemoryBytes && se.Region == "global" && len(se.Points) > 0 {
+					if v := se.Points[len(se.Points)-1][1]; v >= holdLow && v <= holdHigh {
+						return
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no memory series of hold's size from Prometheus within 60 s; last answer %d %s", code, out)
+		}
+		time.Sleep(time.Second)
+	}
+}

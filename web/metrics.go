@@ -159,6 +159,8 @@ func (s *Server) metricsRange(c *gin.Context) error {
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "step", Message: "too many points: raise step"}
 	}
 	out := emetrics.Range{Source: source, Range: rs, Step: step.String()}
+	// Keep the project watched: its instances name their regions.
+	s.hub.lease(slug, metricsLease)
 	if prom != nil {
 		if element == "" {
 			return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "element", Message: "element is required"}
@@ -180,23 +182,18 @@ func (s *Server) metricsRange(c *gin.Context) error {
 		out.Series = series
 	} else {
 		s.sampler.Want(slug, metricsLease)
-		s.hub.lease(slug, metricsLease)
 		out.Series = s.sampler.Range(slug, element, region, d, step)
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
 }
 
-// regionOfAlloc names the region of the project's instances the sampler
-// has seen.
+// regionOfAlloc names the region of the project's instances that the
+// watch and the sampler have seen.
 func (s *Server) regionOfAlloc(slug string) func(string) string {
 	if s.sampler == nil {
 		return nil
 	}
-	snap := s.sampler.Last(slug)
-	m := map[string]string{}
-	for _, in := range snap.Instances {
-		m[in.Alloc] = in.Region
-	}
+	m := s.sampler.Regions(slug)
 	return func(a string) string { return m[a] }
 }

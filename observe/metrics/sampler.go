@@ -418,3 +418,33 @@ func (s *Sampler) Last(name string) Snapshot {
 	}
 	return Snapshot{Instances: []Instance{}}
 }
+
+// Regions maps the project's known instances to their regions, from the
+// watch's statuses and the last snapshot.
+func (s *Sampler) Regions(name string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	p := s.projects[name]
+	if p == nil {
+		return out
+	}
+	if p.last != nil {
+		for _, in := range p.last.Instances {
+			out[in.Alloc] = in.Region
+		}
+	}
+	for _, st := range p.statuses {
+		if st.Signals != nil {
+			for _, in := range st.Signals.Instances {
+				out[in.ID] = st.Region
+			}
+		}
+	}
+	for id, r := range p.rings {
+		if _, ok := out[id]; !ok {
+			out[id] = r.region
+		}
+	}
+	return out
+}
