@@ -42,6 +42,7 @@ var pgDialect = &dialect{
 	name:         KindPostgres,
 	timeArg:      func(t time.Time) any { return t },
 	lockRow:      "FOR UPDATE",
+	skipLocked:   "FOR UPDATE SKIP LOCKED",
 	isForeignKey: pgIsForeignKey,
 	moveHistory: []string{
 		`WITH moved AS (DELETE FROM revisions WHERE project = $2
@@ -49,9 +50,9 @@ var pgDialect = &dialect{
 		 INSERT INTO deleted_revisions (deleted_project, project, number, yaml, author, message, created_at, digest)
 		 SELECT $1, project, number, yaml, author, message, created_at, digest FROM moved`,
 		`WITH moved AS (DELETE FROM deployments WHERE project = $2
-		   RETURNING id, project, revision, action, author, status, summary, created_at, updated_at)
-		 INSERT INTO deleted_deployments (id, deleted_project, project, revision, action, author, status, summary, created_at, updated_at)
-		 SELECT id, $1, project, revision, action, author, status, summary, created_at, updated_at FROM moved`,
+		   RETURNING id, project, revision, action, author, status, summary, created_at, updated_at, trigger, git_sha)
+		 INSERT INTO deleted_deployments (id, deleted_project, project, revision, action, author, status, summary, created_at, updated_at, trigger, git_sha)
+		 SELECT id, $1, project, revision, action, author, status, summary, created_at, updated_at, trigger, git_sha FROM moved`,
 		`WITH moved AS (DELETE FROM audit WHERE project = $2
 		   RETURNING id, project, actor, action, detail, address, created_at)
 		 INSERT INTO deleted_audit (id, deleted_project, project, actor, action, detail, address, created_at)

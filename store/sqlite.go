@@ -45,8 +45,8 @@ var sqliteDialect = &dialect{
 	moveHistory: []string{
 		`INSERT INTO deleted_revisions (deleted_project, project, number, yaml, author, message, created_at, digest)
 		 SELECT $1, project, number, yaml, author, message, created_at, digest FROM revisions WHERE project = $2`,
-		`INSERT INTO deleted_deployments (id, deleted_project, project, revision, action, author, status, summary, created_at, updated_at)
-		 SELECT id, $1, project, revision, action, author, status, summary, created_at, updated_at FROM deployments WHERE project = $2`,
+		`INSERT INTO deleted_deployments (id, deleted_project, project, revision, action, author, status, summary, created_at, updated_at, trigger, git_sha)
+		 SELECT id, $1, project, revision, action, author, status, summary, created_at, updated_at, trigger, git_sha FROM deployments WHERE project = $2`,
 		`INSERT INTO deleted_audit (id, deleted_project, project, actor, action, detail, address, created_at)
 		 SELECT id, $1, project, actor, action, detail, address, created_at FROM audit WHERE project = $2`,
 	},

@@ -45,6 +45,9 @@ type dialect struct {
 	// entries to the deleted_* tables ($1: the deleted project's ID, $2:
 	// the slug), after which the project row is deleted.
 	moveHistory []string
+	// skipLocked ends a SELECT that claims a queue row: "FOR UPDATE SKIP
+	// LOCKED" in PostgreSQL; empty in SQLite (one writer at a time).
+	skipLocked string
 	// migrationsTable creates schema_migrations if it is missing.
 	migrationsTable string
 	// migrateLock, if not empty, is run first in each migration's
@@ -414,12 +417,12 @@ func (s *sqlStore) ListRevisions(ctx context.Context, slug string, limit int, be
 
 // --- deployments ---
 
-const deploymentCols = `id, project, revision, action, author, status, summary, created_at, updated_at`
+const deploymentCols = `id, project, revision, action, author, status, summary, created_at, updated_at, trigger, git_sha`
 
 func scanDeployment(r rowScanner) (*Deployment, error) {
 	var d Deployment
 	if err := r.Scan(&d.ID, &d.Project, &d.Revision, &d.Action, &d.Author, &d.Status, &d.Summary,
-		sqlTime{&d.CreatedAt}, sqlTime{&d.UpdatedAt}); err != nil {
+		sqlTime{&d.CreatedAt}, sqlTime{&d.UpdatedAt}, &d.Trigger, &d.GitSHA); err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -433,13 +436,16 @@ func (s *sqlStore) CreateDeployment(ctx context.Context, d Deployment) (_ *Deplo
 	if d.Status == "" {
 		d.Status = StatusRunning
 	}
+	if d.Trigger == "" {
+		d.Trigger = TriggerUser
+	}
 	t := now()
 	d.CreatedAt, d.UpdatedAt = t, t
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx,
-			`INSERT INTO deployments (project, revision, action, author, status, summary, created_at, updated_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`,
-			d.Project, d.Revision, d.Action, d.Author, d.Status, d.Summary, s.d.timeArg(t)).Scan(&d.ID)
+			`INSERT INTO deployments (project, revision, action, author, status, summary, created_at, updated_at, trigger, git_sha)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING id`,
+			d.Project, d.Revision, d.Action, d.Author, d.Status, d.Summary, s.d.timeArg(t), d.Trigger, d.GitSHA).Scan(&d.ID)
 		if s.d.isForeignKey(err) {
 			return errNoProject
 		}

@@ -69,7 +69,19 @@ type Deployment struct {
 	Summary   string    `json:"summary"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Trigger is what started it: TriggerUser, TriggerWebhook or
+	// TriggerPoll.
+	Trigger string `json:"trigger"`
+	// GitSHA is the commit a git-triggered deploy pinned ("" otherwise).
+	GitSHA string `json:"git_sha,omitempty"`
 }
+
+// What started a deployment.
+const (
+	TriggerUser    = "user"
+	TriggerWebhook = "webhook"
+	TriggerPoll    = "poll"
+)
 
 // AuditEvent is one entry of the audit log.
 type AuditEvent struct {
@@ -130,6 +142,9 @@ type Store interface {
 	// Auth keeps users, sessions, sign-in links, API tokens and project
 	// members (see auth.go).
 	Auth
+	// Autodeploy keeps webhook secrets, deliveries, element commits and
+	// the deploy queue (see autodeploy.go).
+	Autodeploy
 
 	// CreateProject adds a project with head 0; an empty name defaults to
 	// the slug. ErrExists if the slug is taken.
