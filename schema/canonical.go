@@ -131,6 +131,9 @@ func (s *Schema) clone() *Schema {
 		c.Elements = make([]Element, len(s.Elements))
 		for i, e := range s.Elements {
 			e.Source = clonePtr(e.Source)
+			if e.Source != nil {
+				e.Source.Paths = cloneSlice(e.Source.Paths)
+			}
 			e.Args = cloneSlice(e.Args)
 			e.Env = cloneMap(e.Env, same[string])
 			e.Secrets = cloneSlice(e.Secrets)

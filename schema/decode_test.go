@@ -81,7 +81,7 @@ func TestDecodeShopExample(t *testing.T) {
 	if api.Version != "22" || api.Port != 3000 || api.Env["LOG_FORMAT"] != "json" ||
 		!reflect.DeepEqual(api.Secrets, []string{"STRIPE_KEY"}) ||
 		*api.Scale != (Scale{Count: 2, Min: 2, Max: 8, CPUTarget: 70}) ||
-		*api.Source != (Source{Repo: "https://github.com/acme/api.git", Branch: "main", Autodeploy: true, Build: "npm ci", Start: "npm start"}) {
+		!reflect.DeepEqual(*api.Source, Source{Repo: "https://github.com/acme/api.git", Branch: "main", Autodeploy: true, Build: "npm ci", Start: "npm start"}) {
 		t.Errorf("api = %+v", api)
 	}
 	if n := s.Element("nightly"); n == nil || n.Schedule != "0 3 * * *" || n.Command != "python3 -m report --since yesterday" {

@@ -99,8 +99,11 @@ type Source struct {
 	Ref        string `yaml:"ref,omitempty" json:"ref,omitempty"`
 	Dir        string `yaml:"dir,omitempty" json:"dir,omitempty"`
 	Autodeploy bool   `yaml:"autodeploy,omitempty" json:"autodeploy,omitempty"`
-	Build      string `yaml:"build,omitempty" json:"build,omitempty"`
-	Start      string `yaml:"start,omitempty" json:"start,omitempty"`
+	// Paths limits auto-deploy in a monorepo: only a push that changes
+	// files under one of these folders counts.
+	Paths []string `yaml:"paths,omitempty" json:"paths,omitempty"`
+	Build string   `yaml:"build,omitempty" json:"build,omitempty"`
+	Start string   `yaml:"start,omitempty" json:"start,omitempty"`
 }
 
 // Resources are Nomad task resources: CPU in MHz and memory in MB.

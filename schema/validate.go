@@ -423,6 +423,14 @@ func (v *validator) source(src *Source, p Path) {
 	if src.Dir != "" && (strings.HasPrefix(src.Dir, "/") || strings.Contains(src.Dir, "..")) {
 		v.add(p.Field("dir"), "%q must be a relative path inside the repository", src.Dir)
 	}
+	for i, path := range src.Paths {
+		if path == "" || strings.HasPrefix(path, "/") || strings.Contains(path, "..") || strings.ContainsAny(path, "\n\r") {
+			v.add(p.Field("paths").Index(i), "%q must be a relative folder inside the repository", path)
+		}
+	}
+	if len(src.Paths) > 0 && !src.Autodeploy {
+		v.add(p.Field("paths"), "only counts with autodeploy: true")
+	}
 }
 
 var gitRef = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -559,6 +560,29 @@ func TestEnvLineLength(t *testing.T) {
 	for _, tc := range cases {
 		if got := EnvLineLength(tc.name, tc.value); got != tc.want {
 			t.Errorf("EnvLineLength(%q, %q) = %d, want %d", tc.name, tc.value, got, tc.want)
+		}
+	}
+}
+
+func TestSourcePaths(t *testing.T) {
+	base := "version: 1\nproject: p\nelements:\n  - id: api\n    kind: app.python\n    source: { repo: \"https://git.example.com/a.git\", start: \"python3 app.py\", %s }\n"
+	for _, c := range []struct{ src, want string }{
+		{`autodeploy: true, paths: [services/api/]`, ""},
+		{`autodeploy: true, paths: [/etc]`, `elements[api].source.paths[0]: "/etc" must be a relative folder inside the repository`},
+		{`autodeploy: true, paths: ["a/../../b"]`, `elements[api].source.paths[0]`},
+		{`paths: [services/api]`, `elements[api].source.paths: only counts with autodeploy: true`},
+	} {
+		s, err := Decode("backplane.yaml", []byte(fmt.Sprintf(base, c.src)))
+		if err == nil {
+			if errs := Validate(s); len(errs) > 0 {
+				err = errs
+			}
+		}
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.src, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.src, err, c.want)
 		}
 	}
 }

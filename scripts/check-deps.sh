@@ -27,6 +27,7 @@ for d in observe/*/ observe/*/*/; do   # observe's sub-packages (logship, logs, 
   [ -d "$d" ] && check "./${d%/}" web store
 done
 check ./store jobs web
+check ./autodeploy web
 check ./cmd/backplane
 [ $fail = 0 ] && echo "import rules hold"
 exit $fail

@@ -84,7 +84,7 @@ func newAuthServer(t *testing.T) *authServer {
 	fam, amc := newFakeAM(t)
 	srv := New(Config{Store: st, Registry: reg, Cluster: cluster, Version: "test", PublicURL: "http://backplane.test",
 		Loki: emptyLoki(t), Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Alerts: AlertsConfig{Client: amc}})
+		Alerts: AlertsConfig{Client: amc}, Autodeploy: AutodeployConfig{Sealer: testSealer(t)}})
 	bootstrap(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { srv.Close(); ts.Close() })
@@ -154,6 +154,8 @@ func routeSamples(userID int64) map[string]sample {
 		"GET /projects/:p/events":                 {path: "/projects/shop/events", stream: true},
 		"GET /projects/:p/logs":                   {path: "/projects/shop/logs?q=timeout"},
 		"GET /projects/:p/logs/tail":              {path: "/projects/shop/logs/tail", stream: true},
+		"GET /projects/:p/hooks":                  {path: "/projects/shop/hooks"},
+		"POST /projects/:p/hooks/rotate":          {path: "/projects/shop/hooks/rotate"},
 		"GET /projects/:p/metrics":                {path: "/projects/shop/metrics?element=api&range=15m"},
 		"GET /projects/:p/metrics/now":            {path: "/projects/shop/metrics/now"},
 		"GET /projects/:p/alerts":                 {path: "/projects/shop/alerts"},

@@ -24,8 +24,9 @@ func (s *Server) revisionBundle(ctx context.Context, slug string, n int64) (*sto
 	}
 	sc, err := schema.Decode("", []byte(r.YAML))
 	if err == nil {
+		// Elements built from source stay on the commit they run.
 		var b *translator.Bundle
-		if b, err = s.translate(sc); err == nil {
+		if b, err = s.translateWith(sc, s.pins(ctx, slug)); err == nil {
 			return r, b, nil
 		}
 	}
@@ -41,6 +42,9 @@ type clusterRequest struct {
 	Version  *uint64  `json:"version"`
 	Prune    bool     `json:"prune"`
 	Purge    bool     `json:"purge"`
+	// SHA with Element redeploys that element at that commit, through
+	// the same queue as webhook deploys.
+	SHA string `json:"sha"`
 	// YAML is a schema to plan (without saving it) or to deploy (saved as
 	// a new revision first unless it equals the head): the CLI working
 	// through the server sends its file this way.
@@ -162,12 +166,21 @@ func (s *Server) deploy(c *gin.Context) error {
 	}
 	ctx := c.Request.Context()
 	slug := c.Param("p")
+	if req.SHA != "" {
+		return s.redeployCommit(c, slug, req)
+	}
 	if req.YAML != "" {
 		if req.Revision, err = s.saveBody(c, slug, req.YAML); err != nil {
 			return err
 		}
 	}
 	r, b, err := s.revisionBundle(ctx, slug, req.Revision)
+	if err != nil {
+		return err
+	}
+	// Elements built from source that run no known commit yet are pinned
+	// to their branch's head now, so what runs is always a known commit.
+	newPins, b, err := s.pinHeads(ctx, slug, r, b, req.Elements)
 	if err != nil {
 		return err
 	}
@@ -198,6 +211,13 @@ func (s *Server) deploy(c *gin.Context) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var warnings []string
+	if err == nil && res.OK() {
+		for _, c := range newPins {
+			if perr := s.store.SetElementCommit(fctx, slug, c); perr != nil {
+				s.log.Warn("record an element's commit", "project", slug, "element", c.Element, "error", perr)
+			}
+		}
+	}
 	if err == nil {
 		// The project's alert routes follow its jobs. A failure to load
 		// them does not undo the deploy, which has happened: it is

@@ -245,11 +245,16 @@ func (s *Server) check(sc *schema.Schema) []Problem {
 
 // translate turns a schema into a bundle with the server's options.
 func (s *Server) translate(sc *schema.Schema) (*translator.Bundle, error) {
+	return translator.Translate(sc, s.reg, s.translateOptions())
+}
+
+// translateOptions are the translator's options for this server.
+func (s *Server) translateOptions() translator.Options {
 	opts := translator.Options{LokiURL: s.lokiURL, LokiTenant: s.lokiTenant, Logship: s.logshipOptions(), Alerting: s.alertOpts}
 	if s.cluster != nil {
 		opts.Credentials = s.cluster.HasVault()
 	}
-	return translator.Translate(sc, s.reg, opts)
+	return opts
 }
 
 func (s *Server) getSchema(c *gin.Context) error {

@@ -116,6 +116,8 @@ func (s *Server) table() []route {
 		{"GET", "/projects/:p/events", ruleViewer, 0, s.events},
 		{"GET", "/projects/:p/logs", ruleViewer, short, s.searchLogs},
 		{"GET", "/projects/:p/logs/tail", ruleViewer, 0, s.tailLogs},
+		{"GET", "/projects/:p/hooks", ruleAdmin, short, s.getHooks},
+		{"POST", "/projects/:p/hooks/rotate", ruleAdmin, short, s.rotateHooks},
 		{"GET", "/projects/:p/metrics", ruleViewer, short, s.metricsRange},
 		{"GET", "/projects/:p/metrics/now", ruleViewer, short, s.metricsNow},
 		{"GET", "/projects/:p/alerts", ruleViewer, short, s.listAlerts},
@@ -156,6 +158,9 @@ func (s *Server) routes() *gin.Engine {
 	// The binary for the logship sidecar: public, like the editor's files
 	// (Nomad's artifact fetcher has no credentials; it holds no secret).
 	r.GET("/dist/:file", s.serveDist)
+	// Git webhooks: public, authenticated by the payload's signature
+	// against the project's secret (see hooks.go).
+	r.POST("/hooks/git/:project", s.timeout(RequestTimeout), s.wrap(s.gitHook))
 	ui := s.ui()
 	r.NoRoute(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/api/") {

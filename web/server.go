@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/backplane-dev/backplane/autodeploy"
 	"github.com/backplane-dev/backplane/jobs"
 	"github.com/backplane-dev/backplane/observe/logs"
 	emetrics "github.com/backplane-dev/backplane/observe/metrics"
@@ -77,6 +78,8 @@ type Config struct {
 	Alerts AlertsConfig
 	// ElementMetrics wires Prometheus and the sampling of Nomad.
 	ElementMetrics MetricsConfig
+	// Autodeploy wires deploys from git.
+	Autodeploy AutodeployConfig
 }
 
 // Server is the HTTP API and the editor.
@@ -110,6 +113,11 @@ type Server struct {
 	// prometheus reads metric ranges; nil when not configured.
 	prometheus *emetrics.Prometheus
 	rules      RulesApplier
+	// sealer keeps webhook secrets; nil turns webhooks off.
+	sealer *autodeploy.Sealer
+	// worker runs queued deploys; nil without a cluster or a sealer.
+	worker     *autodeploy.Worker
+	stopWorker context.CancelFunc
 
 	// loki reads logs; nil when not configured (lokiErr says why).
 	loki    *logs.Client
@@ -154,6 +162,13 @@ func New(cfg Config) *Server {
 	s.alerts = newAlerting(s, cfg.Alerts)
 	s.prometheus, s.rules = cfg.ElementMetrics.Prometheus, cfg.ElementMetrics.Rules
 	s.sampler = s.newSampler(cfg.ElementMetrics)
+	s.sealer = cfg.Autodeploy.Sealer
+	if s.sealer != nil && s.cluster != nil {
+		s.worker = &autodeploy.Worker{Store: s.store, Deploy: s.deployQueued, Owner: cfg.Autodeploy.Owner, Log: s.log}
+		wctx, cancel := context.WithCancel(context.Background())
+		s.stopWorker = cancel
+		go s.worker.Run(wctx)
+	}
 	s.engine = s.routes()
 	return s
 }
@@ -177,6 +192,9 @@ func (s *Server) Close() {
 	s.alerts.stop()
 	if s.stopSampler != nil {
 		s.stopSampler()
+	}
+	if s.stopWorker != nil {
+		s.stopWorker()
 	}
 	s.hub.close()
 }

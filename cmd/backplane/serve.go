@@ -35,6 +35,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var logship translator.LogshipOptions
 	var af alertFlags
 	var mf metricFlags
+	var gf gitFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the web editor and the API",
@@ -148,11 +149,17 @@ then purged.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			_, shared := st.(store.Notifier)
+			gitCfg, pollEvery, err := gf.build(log, dataDir, shared)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
 			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Loki: loki, Logger: log,
 				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies, Logship: logship,
-				Alerts: alertCfg, ElementMetrics: metricCfg})
+				Alerts: alertCfg, ElementMetrics: metricCfg, Autodeploy: gitCfg})
 			defer srv.Close()
 			go srv.Start(ctx)
+			go srv.PollGit(ctx, pollEvery)
 			link, err := srv.Bootstrap(ctx, adminToken)
 			if err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("serve: %w", err)}
@@ -201,6 +208,7 @@ then purged.`,
 	logshipFlags(f, &logship)
 	af.register(f)
 	mf.register(f)
+	gf.register(f)
 	f.StringVar(&publicURL, "public-url", os.Getenv("BACKPLANE_PUBLIC_URL"), "where browsers and clients reach serve, for sign-in links (env BACKPLANE_PUBLIC_URL; default the listen address)")
 	f.StringVar(&adminTokenFile, "admin-token-file", os.Getenv("BACKPLANE_ADMIN_TOKEN_FILE"),
 		"file holding the bootstrap admin API token (env BACKPLANE_ADMIN_TOKEN_FILE; or the token itself in BACKPLANE_ADMIN_TOKEN)")

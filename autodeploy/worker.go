@@ -1,0 +1,100 @@
+package autodeploy
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/backplane-dev/backplane/store"
+)
+
+// Queue timings.
+const (
+	// Settle is how long a queued deploy waits for newer pushes to the
+	// same element before it runs: a burst deploys once, its last commit.
+	Settle = 2 * time.Second
+	// Lease is how long a replica holds an element's deploy; one that
+	// dies mid-deploy lets another take the element over after it.
+	Lease = 15 * time.Minute
+	// idlePoll is how often an idle worker looks at the queue.
+	idlePoll = 500 * time.Millisecond
+)
+
+// DeployFunc deploys one element at one commit and records it.
+type DeployFunc func(ctx context.Context, q store.QueuedDeploy) error
+
+// Worker runs the queued deploys this replica claims, one at a time, in
+// the order they were asked for. Queued deploys survive a restart (they
+// are rows in the store), and with several replicas on PostgreSQL each
+// deploy is claimed by one.
+type Worker struct {
+	Store  store.Store
+	Deploy DeployFunc
+	// Owner names this replica in claims.
+	Owner string
+	Log   *slog.Logger
+	// Settle and Lease override the defaults (tests).
+	Settle, Lease time.Duration
+
+	wake chan struct{}
+}
+
+// Wake makes an idle worker look at the queue now.
+func (w *Worker) Wake() {
+	if w.wake == nil {
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works the queue until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	if w.wake == nil {
+		w.wake = make(chan struct{}, 1)
+	}
+	settle, lease := w.Settle, w.Lease
+	if settle <= 0 {
+		settle = Settle
+	}
+	if lease <= 0 {
+		lease = Lease
+	}
+	log := w.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for ctx.Err() == nil {
+		q, err := w.Store.Claim(ctx, w.Owner, time.Now().Add(-settle), lease)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("auto-deploy: read the queue", "error", err)
+		}
+		if q == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.wake:
+				// Let a burst settle before looking again.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(settle):
+				}
+			case <-time.After(idlePoll):
+			}
+			continue
+		}
+		if err := w.Deploy(ctx, *q); err != nil && ctx.Err() == nil {
+			log.Warn("auto-deploy failed", "project", q.Project, "element", q.Element, "sha", q.SHA, "error", err)
+		}
+		// Finish even if the deploy failed: its result is recorded; a
+		// newer commit asked for meanwhile stays queued.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := w.Store.FinishQueued(fctx, *q); err != nil {
+			log.Warn("auto-deploy: finish a queued deploy", "project", q.Project, "element", q.Element, "error", err)
+		}
+		cancel()
+	}
+}
