@@ -60,8 +60,8 @@ func hookServer(t *testing.T) (*testServer, store.Store) {
 func githubPush(after string, files ...string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"ref": "refs/heads/main", "before": strings.Repeat("1", 40), "after": after,
-		"repository": map[string]any{"clone_url": "https://git.example.com/acme/shop.git", "html_url": "https://git.example.com/acme/shop"},
-		"pusher":     map[string]any{"name": "pat"},
+		"repository":  map[string]any{"clone_url": "https://git.example.com/acme/shop.git", "html_url": "https://git.example.com/acme/shop"},
+		"pusher":      map[string]any{"name": "pat"},
 		"head_commit": map[string]any{"id": after, "message": "Fix the thing\n\nlong text", "author": map[string]any{"name": "Pat Doe"}},
 		"commits":     []any{map[string]any{"id": after, "added": []string{}, "removed": []string{}, "modified": files}},
 	})
