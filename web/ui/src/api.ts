@@ -96,6 +96,16 @@ export interface Deployment {
   summary?: string;
   created_at?: string;
   updated_at?: string;
+  // trigger: what started it ("user", "webhook", "poll"); git_sha the
+  // commit a git-triggered deploy (or a redeploy of a commit) built.
+  trigger?: string;
+  git_sha?: string;
+}
+
+// The project's webhook for deploys from git (GET /projects/{p}/hooks).
+export interface Hooks {
+  url: string;
+  secret: string;
 }
 
 export interface DeployItem {
@@ -423,6 +433,12 @@ export const api = {
     request<{ results: OpResult[] }>('POST', `/projects/${enc(p)}/rollback`, { body }).then((r) => r.data.results ?? []),
   destroy: (p: string, body: DestroyBody) =>
     request<{ results: OpResult[] }>('POST', `/projects/${enc(p)}/destroy`, { body }).then((r) => r.data.results ?? []),
+  // redeployCommit queues a deploy of one element at a commit it ran
+  // before (202: {queued, sha}).
+  redeployCommit: (p: string, element: string, sha: string) =>
+    request<{ queued?: string[]; sha?: string }>('POST', `/projects/${enc(p)}/deploy`, { body: { element, sha } }).then((r) => r.data),
+  hooks: (p: string) => request<Hooks>('GET', `/projects/${enc(p)}/hooks`).then((r) => r.data),
+  rotateHooks: (p: string) => request<Hooks>('POST', `/projects/${enc(p)}/hooks/rotate`).then((r) => r.data),
   deployments: (p: string) =>
     request<{ deployments: Deployment[] }>('GET', `/projects/${enc(p)}/deployments`).then((r) => r.data.deployments ?? []),
   status: (p: string) => request<{ statuses: Status[] }>('GET', `/projects/${enc(p)}/status`).then((r) => r.data.statuses ?? []),
@@ -489,6 +505,10 @@ export const metrics = {
 };
 
 // isNoAlertmanager: the server has no Alertmanager configured.
+export function isNoAutodeploy(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 'no_autodeploy';
+}
+
 export function isNoAlertmanager(e: unknown): boolean {
   return e instanceof ApiError && e.code === 'no_alertmanager';
 }

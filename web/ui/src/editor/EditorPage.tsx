@@ -9,7 +9,8 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { alerts as alertsApi, api, ApiError, errorMessage, isNoAlertmanager, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
 import { useAuth } from '../auth';
 import { alertBadges, countFiring, NO_ALERTMANAGER, type Alert, type Silence } from '../model/alerts';
-import { actionBlocked, clusterMissing as isClusterMissing, NO_CLUSTER, savedElementIds } from '../model/cluster';
+import { commitsByElement } from '../model/autodeploy';
+import { actionBlocked, clusterMissing as isClusterMissing, NO_CLUSTER, savedElementIds, upsertDeployment } from '../model/cluster';
 import { connectionFieldTestId, fieldTestId, problemTarget } from '../model/form';
 import {
   addConnection,
@@ -155,6 +156,9 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
   const [message, setMessage] = useState('');
   const [planOpen, setPlanOpen] = useState(false);
   const [deployment, setDeployment] = useState<Deployment | null>(null);
+  // The project's deployments, for the commit each element built from
+  // source runs (the nodes' commit line); kept up by the `deployment` events.
+  const [deploys, setDeploys] = useState<Deployment[] | null>(null);
   const [noCluster, setNoCluster] = useState(false);
   const [op, setOp] = useState<ClusterOp | null>(null);
   const [historyView, setHistoryView] = useState<HistoryView>('revisions');
@@ -259,6 +263,14 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
       .catch((e) => {
         if (e instanceof ApiError && e.code === 'no_cluster') setNoCluster(true);
       });
+    api
+      .deployments(slug)
+      .then((list) => {
+        if (alive) setDeploys((cur) => list.reduce<Deployment[]>((l, d) => upsertDeployment(l, d), cur ?? []));
+      })
+      .catch(() => {
+        // No commit lines; the History tab shows the error.
+      });
     if (typeof EventSource === 'undefined') return;
     const es = new EventSource(api.eventsUrl(slug));
     const parse = (ev: Event) => {
@@ -278,7 +290,10 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
     });
     es.addEventListener('deployment', (ev) => {
       const d = parse(ev) as Deployment | undefined;
-      if (d) setDeployment(d);
+      if (d) {
+        setDeployment(d);
+        setDeploys((l) => upsertDeployment(l, d));
+      }
     });
     // The full list of the project's alerts, each time it changes (and on
     // connecting, when alerting is on).
@@ -413,6 +428,8 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
     return { byEl, byConn };
   }, [problems, schema]);
 
+  const commits = useMemo(() => commitsByElement(deploys), [deploys]);
+
   const graph = useMemo(() => (schema ? schemaToGraph(schema) : { nodes: [], edges: [] }), [schema]);
 
   const nodes: ViewNode[] = useMemo(() => {
@@ -436,10 +453,11 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
           alerts: badges[el.id],
           onAlerts: openAlerts,
           metrics: figures[el.id],
+          commit: el.source ? commits[el.id] : undefined,
         },
       };
     });
-  }, [graph, schema, statuses, selNodes, measured, kinds_, problemMap, badges, openAlerts, figures]);
+  }, [graph, schema, statuses, selNodes, measured, kinds_, problemMap, badges, openAlerts, figures, commits]);
 
   const edges: ConnectionEdge[] = useMemo(
     () =>
@@ -1094,12 +1112,13 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
                 </div>
               ))}
             {tab === 'preview' && <PreviewPanel slug={slug} schema={schema} element={selectedEl?.id} />}
-            {tab === 'settings' && <SettingsPanel schema={schema} problems={problems} readOnly={readOnly} onChange={(fn, key) => edit(fn, key)} />}
+            {tab === 'settings' && <SettingsPanel schema={schema} problems={problems} readOnly={readOnly} onChange={(fn, key) => edit(fn, key)} hooksSlug={can.manageProject ? slug : undefined} />}
             {tab === 'history' && (
               <HistoryPanel
                 slug={slug}
                 revision={revision}
                 deployment={deployment}
+                canRedeploy={can.deploy && !noCluster}
                 view={historyView}
                 onView={setHistoryView}
                 onRestore={

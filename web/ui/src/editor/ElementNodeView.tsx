@@ -1,6 +1,7 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { memo, useEffect, useState } from 'react';
 import type { AlertBadge } from '../model/alerts';
+import type { ElementCommit } from '../model/autodeploy';
 import { scaleSummary, scalingEventText } from '../model/cluster';
 import type { ElementNodeData } from '../model/graph';
 import type { NodeFigure } from '../model/metrics';
@@ -25,6 +26,9 @@ export interface NodeViewData extends ElementNodeData {
   // metrics: the element's CPU and memory now, the highest of its
   // instances (none measured: undefined, nothing shows).
   metrics?: NodeFigure;
+  // commit: the git commit the element runs (its newest succeeded git
+  // deploy); shown only for elements built from source.
+  commit?: ElementCommit;
 }
 
 export type ViewNode = Node<NodeViewData, 'element'>;
@@ -49,7 +53,7 @@ function useNow(active: boolean, key: string): number {
 }
 
 function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
-  const { kind, light, regions, problems, element, alerts, onAlerts, metrics } = data;
+  const { kind, light, regions, problems, element, alerts, onAlerts, metrics, commit } = data;
   const label = kind?.label ?? element.kind;
   const known = !!kind;
   const top = regions.find((r) => r.status)?.status;
@@ -128,6 +132,17 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
           aria-label={metrics.title}
         >
           {metrics.text}
+        </div>
+      )}
+      {commit && element.source && (
+        <div
+          className="el-commit"
+          data-testid={`node-commit-${id}`}
+          data-sha={commit.sha}
+          title={`${commit.sha}${commit.message ? `\n${commit.message}` : ''}\ndeployed by ${commit.author || 'anonymous'}`}
+        >
+          <span className="mono">{commit.short}</span>
+          {commit.message && <span className="el-commit-msg">{commit.message}</span>}
         </div>
       )}
       {problems.length > 0 && (

@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, errorMessage, type Deployment, type RevisionInfo } from '../api';
+import { redeployTarget, TRIGGER_LABEL, triggerOf } from '../model/autodeploy';
 import { deploymentBadge, sortDeployments, upsertDeployment } from '../model/cluster';
 import { formatTime } from '../model/util';
+import { Icon } from '../ui/icons';
 
 export type HistoryView = 'revisions' | 'deploys';
 
@@ -15,6 +17,9 @@ interface Props {
   onView: (v: HistoryView) => void;
   // onRestore loads a revision into the editor; none for a read-only user.
   onRestore?: (yaml: string, n: number) => void;
+  // canRedeploy: the user may deploy (a git deploy then offers "Redeploy
+  // this commit").
+  canRedeploy?: boolean;
 }
 
 export function DiffView({ text }: { text: string }) {
@@ -33,7 +38,7 @@ export function DiffView({ text }: { text: string }) {
   );
 }
 
-export function HistoryPanel({ slug, revision, deployment, view, onView, onRestore }: Props) {
+export function HistoryPanel({ slug, revision, deployment, view, onView, onRestore, canRedeploy }: Props) {
   return (
     <div className="inspector-body" data-testid="history-panel">
       <div className="tabs small-tabs" role="tablist">
@@ -48,14 +53,32 @@ export function HistoryPanel({ slug, revision, deployment, view, onView, onResto
           </button>
         ))}
       </div>
-      {view === 'revisions' ? <Revisions slug={slug} revision={revision} onRestore={onRestore} /> : <Deployments slug={slug} deployment={deployment} />}
+      {view === 'revisions' ? <Revisions slug={slug} revision={revision} onRestore={onRestore} /> : <Deployments slug={slug} deployment={deployment} canRedeploy={canRedeploy} />}
     </div>
   );
 }
 
-function Deployments({ slug, deployment }: { slug: string; deployment: Deployment | null }) {
+function Deployments({ slug, deployment, canRedeploy }: { slug: string; deployment: Deployment | null; canRedeploy?: boolean }) {
   const [list, setList] = useState<Deployment[] | null>(null);
   const [error, setError] = useState('');
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState('');
+
+  async function redeploy(d: Deployment) {
+    const t = redeployTarget(d);
+    if (!t) return;
+    setBusy(String(d.id));
+    setNote('');
+    setError('');
+    try {
+      await api.redeployCommit(slug, t.element, t.sha);
+      setNote(`Queued a deploy of ${t.element} at ${t.sha.slice(0, 7)}; it is listed here when it starts.`);
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy('');
+    }
+  }
 
   const load = useCallback(() => {
     api
@@ -87,6 +110,11 @@ function Deployments({ slug, deployment }: { slug: string; deployment: Deploymen
         </button>
       </div>
       {error && <div className="banner banner-error">{error}</div>}
+      {note && (
+        <div className="banner banner-info" data-testid="redeploy-queued">
+          {note}
+        </div>
+      )}
       {list === null && !error && <div className="muted small">Loading…</div>}
       {list !== null && (
         <div data-testid="deployments">
@@ -96,11 +124,29 @@ function Deployments({ slug, deployment }: { slug: string; deployment: Deploymen
             </div>
           ) : (
             <ul className="rev-list">
-              {list.map((d) => (
+              {list.map((d) => {
+                const trigger = triggerOf(d);
+                const target = canRedeploy ? redeployTarget(d) : null;
+                return (
                 <li key={String(d.id)} className="deploy" data-testid={`deployment-${d.id}`}>
                   <div className="deploy-head">
                     <span className="deploy-action">{d.action || 'deploy'}</span>
                     {d.revision ? <span className="muted small mono">rev {d.revision}</span> : null}
+                    <span
+                      className="deploy-trigger muted small"
+                      data-testid={`deploy-trigger-${d.id}`}
+                      data-trigger={trigger}
+                      title={trigger === 'webhook' ? 'Started by a push webhook' : trigger === 'poll' ? 'Started by polling the repository' : 'Started by a user'}
+                    >
+                      {trigger === 'webhook' && <Icon name="download" size={11} />}
+                      {trigger === 'poll' && <Icon name="refresh" size={11} />}
+                      {TRIGGER_LABEL[trigger]}
+                    </span>
+                    {d.git_sha && (
+                      <span className="deploy-commit small" data-testid={`deploy-commit-${d.id}`} title={d.git_sha}>
+                        {d.git_sha.slice(0, 7)}
+                      </span>
+                    )}
                     <div className="spacer" />
                     <span className={`badge ${deploymentBadge(d.status)}`} data-testid={`deployment-status-${d.id}`}>
                       {d.status || 'unknown'}
@@ -110,8 +156,22 @@ function Deployments({ slug, deployment }: { slug: string; deployment: Deploymen
                   <div className="muted small">
                     {d.author || 'anonymous'} · {formatTime(d.created_at)}
                   </div>
+                  {target && (
+                    <div className="row">
+                    <button
+                      className="btn btn-small"
+                      data-testid={`deploy-redeploy-${d.id}`}
+                      disabled={busy !== ''}
+                      title={`Deploy ${target.element} at ${target.sha} again (queued like a push)`}
+                      onClick={() => void redeploy(d)}
+                    >
+                      Redeploy this commit
+                    </button>
+                    </div>
+                  )}
                 </li>
-              ))}
+                );
+              })}
             </ul>
           )}
         </div>

@@ -124,6 +124,12 @@ export function ElementInspector({ schema, element: el, kinds, problems, onChang
             </div>
             {input('source.dir', 'Directory', { placeholder: '.' })}
             {checkbox('source.autodeploy', 'Auto-deploy on push')}
+            {(el.source?.autodeploy === true || (el.source?.paths?.length ?? 0) > 0) &&
+              input('source.paths', 'Paths', {
+                kind: 'textarea',
+                placeholder: 'services/api, libs/shared',
+                help: 'Only a push that changes a file under one of these folders deploys (comma or one per line; empty: any change).',
+              })}
             {input('source.build', 'Build command', { placeholder: 'npm ci' })}
             {input('source.start', 'Start command', { placeholder: 'npm start' })}
           </>

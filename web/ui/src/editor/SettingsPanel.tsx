@@ -3,6 +3,7 @@ import { parseList, parseProblemPath } from '../model/form';
 import { hasSmtp, newReceiverRow, receiverProblems, receiverRows, rowsToReceivers, withType, type ReceiverRow, type ReceiverType } from '../model/receivers';
 import { DRIVERS, type Problem, type Region, type Schema } from '../model/types';
 import { Field, Select } from './fields';
+import { GitHooksSection } from './GitHooksSection';
 
 interface RegionRow {
   name: string;
@@ -53,9 +54,12 @@ interface Props {
   // readOnly: every control is disabled (a viewer).
   readOnly?: boolean;
   onChange: (fn: (s: Schema) => Schema, key: string) => void;
+  // hooksSlug: the project whose webhook for deploys from git is shown
+  // (admins only; none: no "Deploy from git" section).
+  hooksSlug?: string;
 }
 
-export function SettingsPanel({ schema, problems, readOnly, onChange }: Props) {
+export function SettingsPanel({ schema, problems, readOnly, onChange, hooksSlug }: Props) {
   const [regions, setRegions] = useRows<RegionRow>(schema.regions, () => regionRows(schema.regions), rowsToRegions);
   const [receivers, setReceivers] = useRows<ReceiverRow>(schema.receivers, () => receiverRows(schema.receivers), rowsToReceivers);
 
@@ -182,6 +186,7 @@ export function SettingsPanel({ schema, problems, readOnly, onChange }: Props) {
           <code>backplane secrets set -f backplane.yaml --project NAME</code> (it reads the value from stdin). Elements pick their receivers in the inspector.
         </p>
       </section>
+      {hooksSlug && <GitHooksSection slug={hooksSlug} />}
     </fieldset>
   );
 }

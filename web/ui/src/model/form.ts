@@ -21,7 +21,7 @@ const INT_FIELDS = new Set([
   'weight',
 ]);
 const BOOL_FIELDS = new Set(['source.autodeploy', 'health.tcp', 'mesh']);
-const LIST_FIELDS = new Set(['args', 'secrets', 'placement.regions', 'placement.datacenters', 'alerts.receivers']);
+const LIST_FIELDS = new Set(['source.paths', 'args', 'secrets', 'placement.regions', 'placement.datacenters', 'alerts.receivers']);
 const MAP_FIELDS = new Set(['env', 'params']);
 
 export function fieldType(path: string): FieldType {
@@ -35,7 +35,7 @@ export function fieldType(path: string): FieldType {
 // Every element field path the inspector edits, grouped by the kind field
 // (`fields[].name` in the kinds info) that shows it.
 export const FIELD_GROUPS: Record<string, string[]> = {
-  source: ['source.repo', 'source.branch', 'source.ref', 'source.dir', 'source.autodeploy', 'source.build', 'source.start'],
+  source: ['source.repo', 'source.branch', 'source.ref', 'source.dir', 'source.autodeploy', 'source.paths', 'source.build', 'source.start'],
   image: ['image'],
   version: ['version'],
   command: ['command'],
@@ -72,6 +72,18 @@ export function parseList(text: string): string[] {
     .split(/[,\n]/)
     .map((s) => s.trim())
     .filter((s) => s !== '');
+}
+
+// parsePaths reads the source's monorepo folders: comma- or line-separated,
+// trimmed, "./" and trailing slashes dropped, duplicates out.
+export function parsePaths(text: string): string[] {
+  const out: string[] = [];
+  for (let p of parseList(text)) {
+    while (p.startsWith('./')) p = p.slice(2);
+    p = p.replace(/\/+$/, '');
+    if (p && !out.includes(p)) out.push(p);
+  }
+  return out;
 }
 
 export function formatList(list: readonly string[] | undefined, sep = ', '): string {
@@ -123,6 +135,10 @@ export function normalizeValue(path: string, raw: unknown, type: FieldType = fie
     case 'bool':
       return raw === true || raw === 'true' ? true : undefined;
     case 'list': {
+      if (path === 'source.paths') {
+        const paths = parsePaths(Array.isArray(raw) ? raw.map(String).join('\n') : String(raw ?? ''));
+        return paths.length > 0 ? paths : undefined;
+      }
       const list = Array.isArray(raw) ? raw.map((s) => String(s).trim()).filter((s) => s !== '') : parseList(String(raw ?? ''));
       return list.length > 0 ? list : undefined;
     }

@@ -61,6 +61,9 @@ export interface Source {
   ref?: string;
   dir?: string;
   autodeploy?: boolean;
+  // paths: the folders a push must touch to deploy (monorepos; only with
+  // autodeploy).
+  paths?: string[];
   build?: string;
   start?: string;
   [k: string]: unknown;
@@ -313,7 +316,7 @@ export const CONNECTION_KEYS = ['from', 'to', 'env', 'weight', 'route'] as const
 
 // Key order of nested objects, as the Go structs declare them.
 export const NESTED_KEYS: Record<string, readonly string[]> = {
-  source: ['repo', 'branch', 'ref', 'dir', 'autodeploy', 'build', 'start'],
+  source: ['repo', 'branch', 'ref', 'dir', 'autodeploy', 'paths', 'build', 'start'],
   resources: ['cpu', 'memory', 'memory_max'],
   scale: ['count', 'min', 'max', 'cpu_target'],
   health: ['http', 'tcp', 'interval', 'timeout', 'min_healthy_time'],
