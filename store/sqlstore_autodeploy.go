@@ -113,6 +113,18 @@ func scanQueued(r rowScanner) (*QueuedDeploy, error) {
 func (s *sqlStore) Claim(ctx context.Context, owner string, settled time.Time, lease time.Duration) (_ *QueuedDeploy, err error) {
 	defer annotate(&err, "claim a queued deploy")
 	t := now()
+	// A read first: an idle queue costs no write transaction (SQLite's
+	// writer lock), which workers would otherwise take twice a second.
+	var one int
+	err = s.db.QueryRowContext(ctx, `SELECT 1 FROM deploy_queue
+		WHERE requested_at <= $1 AND (claimed_until IS NULL OR claimed_until < $2) LIMIT 1`,
+		s.d.timeArg(settled.UTC().Truncate(time.Microsecond)), s.d.timeArg(t)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	var got *QueuedDeploy
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		// PostgreSQL: SKIP LOCKED lets replicas claim side by side, each
