@@ -25,7 +25,8 @@ type Autodeploy interface {
 	// Enqueue asks for a deploy of an element at a commit. An element has
 	// one queued deploy: a newer request replaces the commit of one not
 	// yet done, keeping its claim, so a burst collapses into one deploy
-	// of the newest commit and an element's deploys never overlap.
+	// of the newest commit and an element's deploys never overlap. A
+	// TriggerPoll request never replaces a queued one.
 	Enqueue(ctx context.Context, q QueuedDeploy) error
 	// Claim takes the oldest queued deploy asked for at or before
 	// settled and not claimed (or whose claim lapsed), for owner until

@@ -85,12 +85,19 @@ func (s *sqlStore) ElementCommits(ctx context.Context, slug string) (_ []Element
 
 func (s *sqlStore) Enqueue(ctx context.Context, q QueuedDeploy) (err error) {
 	defer annotate(&err, "queue a deploy of %s in %s", q.Element, q.Project)
+	// A poll never replaces a queued deploy: it may have read the branch
+	// before a push whose webhook queued a newer commit. It asks again on
+	// its next round if the branch still differs.
+	conflict := `DO UPDATE SET sha = excluded.sha, trigger = excluded.trigger,
+				actor = excluded.actor, author = excluded.author, message = excluded.message,
+				requested_at = excluded.requested_at`
+	if q.Trigger == TriggerPoll {
+		conflict = `DO NOTHING`
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO deploy_queue (project, element, sha, trigger, actor, author, message, requested_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (project, element) DO UPDATE SET sha = excluded.sha, trigger = excluded.trigger,
-				actor = excluded.actor, author = excluded.author, message = excluded.message,
-				requested_at = excluded.requested_at`,
+			ON CONFLICT (project, element) `+conflict,
 			q.Project, q.Element, q.SHA, q.Trigger, q.Actor, q.Author, q.Message, s.d.timeArg(now()))
 		if s.d.isForeignKey(err) {
 			return errNoProject

@@ -46,9 +46,10 @@ elements:
 // a real Nomad from a real git repository served by git daemon: the first
 // deploy pins the branch's head; a signed push webhook redeploys the
 // element at the pushed commit (its job meta and its HTTP answer show
-// it); a commit outside its paths deploys nothing; a commit pushed with no
-// webhook is found by polling; five pushes within a second deploy once,
-// the last commit; and an earlier commit can be deployed again.
+// it); a commit outside its paths deploys nothing (by webhook or by
+// polling); five pushed commits within a second, each with its webhook,
+// deploy once, the last; a commit pushed with no webhook is found by
+// polling; and an earlier commit can be deployed again.
 func TestAutodeployFromGit(t *testing.T) {
 	agent.Require(t, "git")
 	gd := agent.StartGitDaemon(t)
@@ -89,14 +90,24 @@ func TestAutodeployFromGit(t *testing.T) {
 		t.Fatalf("docs webhook: %d %s", code, out)
 	}
 
-	// Five pushes within a second, no webhook: polling deploys once, the
-	// last commit.
+	// Five pushes within a second, each with its webhook: one deploy, of
+	// the last commit.
 	var last string
+	prev := sha3
 	for i := range 5 {
 		last = repo.Commit(t, map[string]string{"api/v": fmt.Sprintf("burst %d", i)}, fmt.Sprintf("Burst %d", i), "Cy <cy@example.com>")
+		if code, out := pushHook(t, s, hooks.Secret, repo.URL, prev, last, fmt.Sprintf("d-burst-%d", i), "api/v"); code != http.StatusAccepted {
+			t.Fatalf("burst webhook %d: %d %s", i, code, out)
+		}
+		prev = last
 	}
 	waitCommit(t, n, last, 2*time.Minute)
 	waitAnswer(t, n, last, 2*time.Minute)
+
+	// A commit pushed with no webhook is found by polling.
+	polled := repo.Commit(t, map[string]string{"api/v": "polled"}, "Polled", "Dee <dee@example.com>")
+	waitCommit(t, n, polled, 2*time.Minute)
+	waitAnswer(t, n, polled, 2*time.Minute)
 
 	code, _, out = s.call(t, "GET", "/projects/gitp/deployments", "")
 	var raw struct {
@@ -109,8 +120,9 @@ func TestAutodeployFromGit(t *testing.T) {
 	for _, d := range raw.Deployments {
 		triggers[fmt.Sprint(d["trigger"])+"@"+fmt.Sprint(d["git_sha"])]++
 	}
-	if triggers["webhook@"+sha2] != 1 || triggers["poll@"+last] != 1 || triggers["poll@"+sha3] != 0 || len(raw.Deployments) != 3 {
-		t.Errorf("deployments by trigger and commit: %v (want the user's, one webhook at %s, one poll at %s)", triggers, sha2[:7], last[:7])
+	if triggers["webhook@"+sha2] != 1 || triggers["webhook@"+last] != 1 || triggers["poll@"+polled] != 1 || len(raw.Deployments) != 4 {
+		t.Errorf("deployments by trigger and commit: %v (want the user's, one webhook at %s, one for the burst at %s, one poll at %s; the docs commit %s none)",
+			triggers, sha2[:7], last[:7], polled[:7], sha3[:7])
 	}
 
 	// "Redeploy this commit": back to the webhook's commit.

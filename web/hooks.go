@@ -392,6 +392,21 @@ func (s *Server) pollGit(ctx context.Context) {
 				// Never deployed through Backplane: the first deploy pins it.
 				continue
 			}
+			key := p.Slug + "/" + e.ID
+			if s.pollSkip(key, head) {
+				continue
+			}
+			if len(e.Source.Paths) > 0 {
+				gctx, cancel := context.WithTimeout(ctx, gitTimeout)
+				changed, _, err := autodeploy.Changed(gctx, e.Source.Repo, branch, pins[e.ID], head, autodeploy.Auth{})
+				cancel()
+				if err == nil && !autodeploy.TouchesPaths(changed, e.Source.Paths) {
+					// Outside its paths: remember, so the next rounds do
+					// not fetch again until the branch moves.
+					s.pollNote(key, head)
+					continue
+				}
+			}
 			q := store.QueuedDeploy{Project: p.Slug, Element: e.ID, SHA: head, Trigger: store.TriggerPoll, Actor: "poll"}
 			gctx, cancel = context.WithTimeout(ctx, gitTimeout)
 			if c, err := autodeploy.CommitInfo(gctx, e.Source.Repo, branch, head, autodeploy.Auth{}); err == nil {
@@ -525,4 +540,21 @@ func gitSHA(v string) bool {
 	}
 	_, err := hex.DecodeString(v)
 	return err == nil
+}
+
+// pollSkip reports whether the poller already found head outside the
+// element's paths.
+func (s *Server) pollSkip(key, head string) bool {
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	return s.pollSeen[key] == head
+}
+
+func (s *Server) pollNote(key, head string) {
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	if s.pollSeen == nil {
+		s.pollSeen = map[string]string{}
+	}
+	s.pollSeen[key] = head
 }

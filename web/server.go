@@ -118,6 +118,10 @@ type Server struct {
 	// worker runs queued deploys; nil without a cluster or a sealer.
 	worker     *autodeploy.Worker
 	stopWorker context.CancelFunc
+	// pollSeen is each element's branch head the poller found outside
+	// its paths, by project/element.
+	pollMu   sync.Mutex
+	pollSeen map[string]string
 
 	// loki reads logs; nil when not configured (lokiErr says why).
 	loki    *logs.Client

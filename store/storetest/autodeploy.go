@@ -22,6 +22,7 @@ var autodeployTests = []struct {
 	{"QueueCollapsesBursts", testQueueCollapses},
 	{"QueueNewerCommitWaitsItsTurn", testQueueNewerWaits},
 	{"QueueConcurrentClaims", testQueueConcurrentClaims},
+	{"QueuePollNeverReplaces", testQueuePollNeverReplaces},
 	{"QueueGoesWithProject", testQueueGoesWithProject},
 	{"DeploymentTrigger", testDeploymentTrigger},
 }
@@ -232,5 +233,18 @@ func testDeploymentTrigger(t *testing.T, s store.Store) {
 	kept, err := s.ListDeletedDeployments(ctx, del.ID, 10)
 	if err != nil || len(kept) != 2 || kept[1].Trigger != store.TriggerWebhook || kept[1].GitSHA != "abc" {
 		t.Errorf("a deleted project's deployments lost their trigger: %+v %v", kept, err)
+	}
+}
+
+func testQueuePollNeverReplaces(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "shop")
+	enqueue(t, s, "shop", "api", "pushed")
+	if err := s.Enqueue(ctx, store.QueuedDeploy{Project: "shop", Element: "api", SHA: "polled-older", Trigger: store.TriggerPoll, Actor: "poll"}); err != nil {
+		t.Fatal(err)
+	}
+	qs, err := s.ListQueued(ctx, "shop")
+	if err != nil || len(qs) != 1 || qs[0].SHA != "pushed" || qs[0].Trigger != store.TriggerWebhook {
+		t.Fatalf("a poll replaced a pushed commit: %+v %v", qs, err)
 	}
 }
