@@ -20,6 +20,8 @@ import (
 
 	amconfig "github.com/prometheus/alertmanager/config"
 	"gopkg.in/yaml.v3"
+
+	"github.com/backplane-dev/backplane/observe/internal/files"
 )
 
 // OwnerPrefix starts the name of every receiver Backplane owns: a project
@@ -283,33 +285,13 @@ func (m *Manager) log(msg string, args ...any) {
 // other processes until ctx ends.
 func (m *Manager) lock(ctx context.Context, path string) (func(), error) {
 	m.mu.Lock()
-	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	unlock, err := files.Lock(ctx, path+".lock")
 	if err != nil {
 		m.mu.Unlock()
 		return nil, fmt.Errorf("alertmanager config %s: lock: %w", m.Path, err)
 	}
-	fd := int(f.Fd())
-	for {
-		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			m.mu.Unlock()
-			return nil, fmt.Errorf("alertmanager config %s: lock: %w", m.Path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			m.mu.Unlock()
-			return nil, fmt.Errorf("alertmanager config %s: waiting for another writer's lock: %w", m.Path, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 	return func() {
-		_ = syscall.Flock(fd, syscall.LOCK_UN)
-		f.Close()
+		unlock()
 		m.mu.Unlock()
 	}, nil
 }
@@ -317,23 +299,15 @@ func (m *Manager) lock(ctx context.Context, path string) (func(), error) {
 // readConfig reads the config file; a missing one reads as empty, with a
 // nil FileInfo.
 func readConfig(path string) ([]byte, fs.FileInfo, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("alertmanager config %s: %w", path, err)
-	}
-	info, err := os.Stat(path)
+	b, info, err := files.Read(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("alertmanager config %s: %w", path, err)
 	}
 	return b, info, nil
 }
 
-// writeConfig replaces the file at path with data: a temp file in the same
-// folder, synced, renamed over it, with the old file's mode and (where
-// allowed) owner, or 0644 for a new file.
+// writeConfig replaces the file at path with data, atomically, with the
+// old file's mode and (where allowed) owner, or 0644 for a new file.
 func writeConfig(path string, data []byte, old fs.FileInfo) error {
 	mode := fs.FileMode(0o644)
 	uid, gid := -1, -1
@@ -343,45 +317,7 @@ func writeConfig(path string, data []byte, old fs.FileInfo) error {
 			uid, gid = int(st.Uid), int(st.Gid)
 		}
 	}
-	return writeAtomic(path, data, mode, uid, gid)
-}
-
-func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if uid >= 0 && (uid != os.Getuid() || gid != os.Getgid()) {
-		_ = f.Chown(uid, gid) // keep the owner where we may; a non-root writer may not
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return files.WriteAtomic(path, data, mode, uid, gid)
 }
 
 // writeSecrets writes each secret that differs from its file.
@@ -404,7 +340,7 @@ func (m *Manager) writeSecrets(project string, secrets map[string][]byte) error 
 			}
 			continue
 		}
-		if err := writeAtomic(p, secrets[name], 0o600, -1, -1); err != nil {
+		if err := files.WriteAtomic(p, secrets[name], 0o600, -1, -1); err != nil {
 			// The error names paths, never the value.
 			return fmt.Errorf("alertmanager secrets: project %s: write secret %s: %w", project, name, err)
 		}

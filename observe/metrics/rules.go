@@ -17,10 +17,11 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/backplane-dev/backplane/observe/internal/files"
 )
 
 // DefaultRulesVerifyTimeout bounds how long Apply and Remove wait for
@@ -247,7 +248,7 @@ func (m *RulesManager) Remove(ctx context.Context, project string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("prometheus rules %s: remove: %w", path, err)
 	}
-	syncDir(m.Dir)
+	files.SyncDir(m.Dir)
 	m.log("prometheus rules removed", "file", path, "project", project)
 	if m.URL == "" {
 		return nil
@@ -285,7 +286,7 @@ func (m *RulesManager) takeBack(ctx context.Context, path, project string, old [
 		if err = os.Remove(path); errors.Is(err, fs.ErrNotExist) {
 			err = nil
 		}
-		syncDir(m.Dir)
+		files.SyncDir(m.Dir)
 	}
 	if err != nil {
 		return fmt.Errorf("prometheus rules %s: Prometheus refused them (%s), and putting the previous file back failed: %w", path, refused.reason, err)
@@ -489,33 +490,13 @@ func (m *RulesManager) log(msg string, args ...any) {
 func (m *RulesManager) lock(ctx context.Context) (func(), error) {
 	m.mu.Lock()
 	path := filepath.Join(m.Dir, ".backplane.lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := files.Lock(ctx, path)
 	if err != nil {
 		m.mu.Unlock()
-		return nil, fmt.Errorf("prometheus rules: lock: %w", err)
-	}
-	fd := int(f.Fd())
-	for {
-		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			m.mu.Unlock()
-			return nil, fmt.Errorf("prometheus rules: lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			m.mu.Unlock()
-			return nil, fmt.Errorf("prometheus rules: waiting for another writer's lock on %s: %w", path, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return nil, fmt.Errorf("prometheus rules: lock %s: %w", path, err)
 	}
 	return func() {
-		_ = syscall.Flock(fd, syscall.LOCK_UN)
-		f.Close()
+		unlock()
 		m.mu.Unlock()
 	}, nil
 }
@@ -523,58 +504,14 @@ func (m *RulesManager) lock(ctx context.Context) (func(), error) {
 // readFile reads a rule file; a missing one reads as nil with a nil
 // FileInfo.
 func readFile(path string) ([]byte, fs.FileInfo, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("prometheus rules %s: %w", path, err)
-	}
-	info, err := os.Stat(path)
+	b, info, err := files.Read(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("prometheus rules %s: %w", path, err)
 	}
 	return b, info, nil
 }
 
-// writeAtomic replaces path with data, mode 0644: a temp file in the same
-// folder (named so that a *.yml glob does not match it), synced, renamed
-// over it.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+// writeAtomic replaces path with data, mode 0644.
+func writeAtomic(path string, data []byte) error {
+	return files.WriteAtomic(path, data, 0o644, -1, -1)
 }
