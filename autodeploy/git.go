@@ -356,6 +356,10 @@ func gitSecrets(ep *transport.Endpoint, a Auth) []string {
 	return s
 }
 
+// Redact returns a repository URL fit for an error or a log, without the
+// credentials written in it (see gitRedact).
+func Redact(repo string) string { return gitRedact(repo) }
+
 // gitRedact returns repo fit for an error or a log: an http(s) URL's user
 // info becomes "***" entirely (a token is often the username), and any
 // other URL's password does.

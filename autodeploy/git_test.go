@@ -9,9 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -350,38 +347,12 @@ func TestGitRedact(t *testing.T) {
 	}
 }
 
-// gitHTTPServer serves the daemon's repositories over smart HTTP through
-// `git http-backend`, at <URL>/git/<name>.git, and asks for user:password
-// when user is set.
-func gitHTTPServer(t *testing.T, d *agent.GitDaemon, user, password string) *httptest.Server {
-	t.Helper()
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatalf("git --exec-path: %v", err)
-	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(out)), "git-http-backend"),
-		Root: "/git",
-		Env:  []string{"GIT_PROJECT_ROOT=" + d.Dir, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"},
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if u, p, ok := req.BasicAuth(); user != "" && (!ok || u != user || p != password) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestGitOverHTTPWithCredentials(t *testing.T) {
 	d, r := gitTestRepo(t)
 	ctx := gitTestCtx(t)
 	from := r.Commit(t, map[string]string{"a.txt": "1"}, "one", "")
 	to := r.Commit(t, map[string]string{"b.txt": "2"}, "two", "")
-	srv := gitHTTPServer(t, d, "alice", "s3cret-pass")
+	srv := d.ServeHTTP(t, "alice", "s3cret-pass")
 	host := strings.TrimPrefix(srv.URL, "http://")
 	plain := srv.URL + "/git/app.git"
 

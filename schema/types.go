@@ -104,6 +104,24 @@ type Source struct {
 	Paths []string `yaml:"paths,omitempty" json:"paths,omitempty"`
 	Build string   `yaml:"build,omitempty" json:"build,omitempty"`
 	Start string   `yaml:"start,omitempty" json:"start,omitempty"`
+	// Auth is how serve reaches a private repository (to follow its
+	// branch and compare commits); nil is anonymous.
+	Auth *SourceAuth `yaml:"auth,omitempty" json:"auth,omitempty"`
+}
+
+// SourceAuth names the project secrets (`backplane secrets set --project`)
+// that hold a private repository's credentials. Only names live here.
+type SourceAuth struct {
+	// Username is the HTTPS user sent with the token (default "git";
+	// GitHub takes "x-access-token", GitLab "oauth2").
+	Username string `yaml:"username,omitempty" json:"username,omitempty"`
+	// TokenSecret holds an HTTPS token or password, for https:// repos.
+	TokenSecret string `yaml:"token_secret,omitempty" json:"token_secret,omitempty"`
+	// SSHKeySecret holds a PEM private key (a deploy key), for ssh:// and
+	// git@host:path repos; KnownHostsSecret the server's host keys in
+	// known_hosts form, checked when set.
+	SSHKeySecret     string `yaml:"ssh_key_secret,omitempty" json:"ssh_key_secret,omitempty"`
+	KnownHostsSecret string `yaml:"known_hosts_secret,omitempty" json:"known_hosts_secret,omitempty"`
 }
 
 // Resources are Nomad task resources: CPU in MHz and memory in MB.
@@ -213,6 +231,23 @@ func (s *Schema) ReceiverSecrets() []string {
 			seen[r.Email.AuthPasswordSecret] = true
 		case r.Webhook != nil:
 			seen[r.Webhook.URLSecret] = true
+		}
+	}
+	delete(seen, "")
+	return SortedKeys(seen)
+}
+
+// ProjectSecrets lists every project secret the schema names: the
+// receivers' and the private repositories' credentials (source.auth).
+func (s *Schema) ProjectSecrets() []string {
+	seen := map[string]bool{}
+	for _, n := range s.ReceiverSecrets() {
+		seen[n] = true
+	}
+	for _, e := range s.Elements {
+		if e.Source != nil && e.Source.Auth != nil {
+			a := e.Source.Auth
+			seen[a.TokenSecret], seen[a.SSHKeySecret], seen[a.KnownHostsSecret] = true, true, true
 		}
 	}
 	delete(seen, "")

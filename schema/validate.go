@@ -431,6 +431,28 @@ func (v *validator) source(src *Source, p Path) {
 	if len(src.Paths) > 0 && !src.Autodeploy {
 		v.add(p.Field("paths"), "only counts with autodeploy: true")
 	}
+	if a := src.Auth; a != nil {
+		ap := p.Field("auth")
+		v.secretName(ap.Field("token_secret"), a.TokenSecret, false)
+		v.secretName(ap.Field("ssh_key_secret"), a.SSHKeySecret, false)
+		v.secretName(ap.Field("known_hosts_secret"), a.KnownHostsSecret, false)
+		ssh := strings.HasPrefix(src.Repo, "git@") || strings.HasPrefix(src.Repo, "ssh://")
+		https := strings.HasPrefix(src.Repo, "https://") || strings.HasPrefix(src.Repo, "http://")
+		switch {
+		case a.TokenSecret == "" && a.SSHKeySecret == "":
+			v.add(ap, "names no credentials: set token_secret (https) or ssh_key_secret (ssh)")
+		case a.TokenSecret != "" && !https:
+			v.add(ap.Field("token_secret"), "is for https:// repositories; %q is not one", src.Repo)
+		case a.SSHKeySecret != "" && !ssh:
+			v.add(ap.Field("ssh_key_secret"), "is for ssh:// and git@host:path repositories; %q is not one", src.Repo)
+		}
+		if a.KnownHostsSecret != "" && a.SSHKeySecret == "" {
+			v.add(ap.Field("known_hosts_secret"), "only counts with ssh_key_secret")
+		}
+		if a.Username != "" && a.TokenSecret == "" {
+			v.add(ap.Field("username"), "only counts with token_secret")
+		}
+	}
 }
 
 var gitRef = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)

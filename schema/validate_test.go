@@ -586,3 +586,29 @@ func TestSourcePaths(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceAuth(t *testing.T) {
+	base := "version: 1\nproject: p\nelements:\n  - id: api\n    kind: app.python\n    source: { repo: %q, start: \"python3 app.py\", auth: { %s } }\n"
+	for _, c := range []struct{ repo, auth, want string }{
+		{"https://git.example.com/a.git", `username: x-access-token, token_secret: GIT_TOKEN`, ""},
+		{"git@git.example.com:a.git", `ssh_key_secret: DEPLOY_KEY, known_hosts_secret: KNOWN_HOSTS`, ""},
+		{"https://git.example.com/a.git", `username: bob`, `elements[api].source.auth: names no credentials`},
+		{"git@git.example.com:a.git", `token_secret: GIT_TOKEN`, `elements[api].source.auth.token_secret: is for https:// repositories`},
+		{"https://git.example.com/a.git", `ssh_key_secret: KEY`, `elements[api].source.auth.ssh_key_secret: is for ssh://`},
+		{"https://git.example.com/a.git", `token_secret: "git-token"`, `elements[api].source.auth.token_secret: secret name "git-token"`},
+		{"https://git.example.com/a.git", `token_secret: T, known_hosts_secret: K`, `elements[api].source.auth.known_hosts_secret: only counts with ssh_key_secret`},
+	} {
+		s, err := Decode("backplane.yaml", []byte(fmt.Sprintf(base, c.repo, c.auth)))
+		if err == nil {
+			if errs := Validate(s); len(errs) > 0 {
+				err = errs
+			}
+		}
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.auth, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.auth, err, c.want)
+		}
+	}
+}

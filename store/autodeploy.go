@@ -18,6 +18,10 @@ type Autodeploy interface {
 	// RecordDelivery notes a webhook delivery ID; ErrExists when it was
 	// seen before (a replay). Deliveries older than keep are forgotten.
 	RecordDelivery(ctx context.Context, slug, delivery string, keep time.Duration) error
+	// ForgetDelivery forgets a delivery ID recorded by a request that then
+	// failed, so the sender's redelivery is handled rather than taken for
+	// a replay. A delivery not recorded is not an error.
+	ForgetDelivery(ctx context.Context, slug, delivery string) error
 	// SetElementCommit records the commit an element runs now.
 	SetElementCommit(ctx context.Context, slug string, c ElementCommit) error
 	// ElementCommits lists a project's elements' commits, by element.

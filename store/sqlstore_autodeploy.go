@@ -52,6 +52,12 @@ func (s *sqlStore) RecordDelivery(ctx context.Context, slug, delivery string, ke
 	})
 }
 
+func (s *sqlStore) ForgetDelivery(ctx context.Context, slug, delivery string) (err error) {
+	defer annotate(&err, "forget webhook delivery %q of %s", delivery, slug)
+	_, err = s.db.ExecContext(ctx, `DELETE FROM hook_deliveries WHERE project = $1 AND delivery = $2`, slug, delivery)
+	return err
+}
+
 func (s *sqlStore) SetElementCommit(ctx context.Context, slug string, c ElementCommit) (err error) {
 	defer annotate(&err, "record the commit of %s in %s", c.Element, slug)
 	return s.inTx(ctx, func(tx *sql.Tx) error {

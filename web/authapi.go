@@ -543,8 +543,9 @@ func (s *Server) elementOfHead(ctx context.Context, slug, id string) ([]string, 
 		return nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_schema", Message: "the head revision does not decode; fix it first"}
 	}
 	if id == jobs.ProjectSecrets {
-		// The project's own secrets: the ones its receivers read.
-		return sc.ReceiverSecrets(), nil
+		// The project's own secrets: the ones its receivers read and
+		// the private repositories' credentials.
+		return sc.ProjectSecrets(), nil
 	}
 	e := sc.Element(id)
 	if e == nil {

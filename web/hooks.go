@@ -110,7 +110,7 @@ func (s *Server) rotateHooks(c *gin.Context) error {
 // before anything else; a bad or missing one is 401 and changes nothing.
 // A push to a tracked branch queues a deploy of each element it concerns;
 // anything else is 202 with the reason it was ignored.
-func (s *Server) gitHook(c *gin.Context) error {
+func (s *Server) gitHook(c *gin.Context) (err error) {
 	slug := c.Param("project")
 	if s.sealer == nil {
 		return errNoAutodeploy
@@ -158,6 +158,19 @@ func (s *Server) gitHook(c *gin.Context) error {
 		} else if err != nil {
 			return err
 		}
+		// A delivery this request fails to handle (the store or git down)
+		// is forgotten, so the sender's redelivery is not taken for a
+		// replay.
+		defer func() {
+			if err == nil {
+				return
+			}
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if ferr := s.store.ForgetDelivery(fctx, slug, push.DeliveryID); ferr != nil {
+				s.log.Warn("webhook: forget a failed delivery", "project", slug, "delivery", push.DeliveryID, "error", ferr)
+			}
+		}()
 	}
 	if push.Deleted || push.Branch == "" {
 		return ignored("not a push to a branch")
@@ -201,7 +214,7 @@ func (s *Server) gitHook(c *gin.Context) error {
 			files := push.Files
 			if files == nil || !push.FilesComplete || push.Provider == "gitlab" || push.Provider == "gitea" {
 				gctx, cancel := context.WithTimeout(ctx, gitTimeout)
-				changed, _, err := autodeploy.Changed(gctx, e.Source.Repo, push.Branch, push.Before, push.After, autodeploy.Auth{})
+				changed, err := s.gitChanged(gctx, slug, e.Source, push.Branch, push.Before, push.After)
 				cancel()
 				if err != nil {
 					// Unknown: deploy rather than miss a change.
@@ -231,6 +244,48 @@ func (s *Server) gitHook(c *gin.Context) error {
 	}
 	c.JSON(http.StatusAccepted, gin.H{"queued": queued, "sha": push.After})
 	return nil
+}
+
+// gitAuth reads the credentials an element's source names (source.auth)
+// from the project's secrets in Vault; an element with none reaches its
+// repository anonymously. The values stay in memory, for go-git only.
+func (s *Server) gitAuth(ctx context.Context, slug string, src *schema.Source) (autodeploy.Auth, error) {
+	a := src.Auth
+	if a == nil {
+		return autodeploy.Auth{}, nil
+	}
+	var names []string
+	for _, n := range []string{a.TokenSecret, a.SSHKeySecret, a.KnownHostsSecret} {
+		if n != "" {
+			names = append(names, n)
+		}
+	}
+	sr, ok := s.cluster.(projectSecretReader)
+	if s.cluster == nil || !ok || !s.cluster.HasVault() {
+		return autodeploy.Auth{}, fmt.Errorf("the credentials of %s are project secrets (%s), which live in Vault: set VAULT_ADDR and VAULT_TOKEN for serve", autodeploy.Redact(src.Repo), strings.Join(names, ", "))
+	}
+	vals, err := sr.ProjectSecretValues(ctx, slug, names)
+	if err != nil {
+		return autodeploy.Auth{}, fmt.Errorf("the credentials of %s: %w", autodeploy.Redact(src.Repo), err)
+	}
+	get := func(n string) []byte {
+		if n == "" {
+			return nil
+		}
+		return vals[n]
+	}
+	return autodeploy.Auth{Username: a.Username, Password: string(get(a.TokenSecret)), SSHKey: get(a.SSHKeySecret), KnownHosts: get(a.KnownHostsSecret)}, nil
+}
+
+// gitChanged lists the files changed between two commits of an element's
+// branch, with the element's credentials.
+func (s *Server) gitChanged(ctx context.Context, slug string, src *schema.Source, branch, from, to string) ([]string, error) {
+	auth, err := s.gitAuth(ctx, slug, src)
+	if err != nil {
+		return nil, err
+	}
+	changed, _, err := autodeploy.Changed(ctx, src.Repo, branch, from, to, auth)
+	return changed, err
 }
 
 func short(sha string) string {
@@ -378,8 +433,13 @@ func (s *Server) pollGit(ctx context.Context) {
 			if branch == "" {
 				branch = "main"
 			}
+			auth, err := s.gitAuth(ctx, p.Slug, e.Source)
+			if err != nil {
+				s.log.Warn("git poll", "project", p.Slug, "element", e.ID, "error", err)
+				continue
+			}
 			gctx, cancel := context.WithTimeout(ctx, gitTimeout)
-			head, err := autodeploy.Head(gctx, e.Source.Repo, branch, autodeploy.Auth{})
+			head, err := autodeploy.Head(gctx, e.Source.Repo, branch, auth)
 			cancel()
 			if err != nil {
 				s.log.Warn("git poll", "project", p.Slug, "element", e.ID, "error", err)
@@ -398,7 +458,7 @@ func (s *Server) pollGit(ctx context.Context) {
 			}
 			if len(e.Source.Paths) > 0 {
 				gctx, cancel := context.WithTimeout(ctx, gitTimeout)
-				changed, _, err := autodeploy.Changed(gctx, e.Source.Repo, branch, pins[e.ID], head, autodeploy.Auth{})
+				changed, _, err := autodeploy.Changed(gctx, e.Source.Repo, branch, pins[e.ID], head, auth)
 				cancel()
 				if err == nil && !autodeploy.TouchesPaths(changed, e.Source.Paths) {
 					// Outside its paths: remember, so the next rounds do
@@ -409,7 +469,7 @@ func (s *Server) pollGit(ctx context.Context) {
 			}
 			q := store.QueuedDeploy{Project: p.Slug, Element: e.ID, SHA: head, Trigger: store.TriggerPoll, Actor: "poll"}
 			gctx, cancel = context.WithTimeout(ctx, gitTimeout)
-			if c, err := autodeploy.CommitInfo(gctx, e.Source.Repo, branch, head, autodeploy.Auth{}); err == nil {
+			if c, err := autodeploy.CommitInfo(gctx, e.Source.Repo, branch, head, auth); err == nil {
 				q.Author, q.Message = c.Author, c.Message
 			}
 			cancel()
@@ -469,8 +529,13 @@ func (s *Server) pinHeads(ctx context.Context, slug string, r *store.Revision, b
 		if branch == "" {
 			branch = "main"
 		}
+		auth, err := s.gitAuth(ctx, slug, e.Source)
+		if err != nil {
+			s.log.Warn("deploy: cannot read the repository's credentials; deploying it unpinned", "project", slug, "element", e.ID, "error", err)
+			continue
+		}
 		gctx, cancel := context.WithTimeout(ctx, gitTimeout)
-		c, err := autodeploy.CommitInfo(gctx, e.Source.Repo, branch, "", autodeploy.Auth{})
+		c, err := autodeploy.CommitInfo(gctx, e.Source.Repo, branch, "", auth)
 		cancel()
 		if err != nil {
 			s.log.Warn("deploy: cannot read the branch's head; deploying it unpinned", "project", slug, "element", e.ID, "error", err)
@@ -519,11 +584,13 @@ func (s *Server) redeployCommit(c *gin.Context, slug string, req clusterRequest)
 	if branch == "" {
 		branch = "main"
 	}
-	gctx, cancel := context.WithTimeout(ctx, gitTimeout)
-	if ci, err := autodeploy.CommitInfo(gctx, e.Source.Repo, branch, q.SHA, autodeploy.Auth{}); err == nil {
-		q.Author, q.Message = ci.Author, ci.Message
+	if auth, err := s.gitAuth(ctx, slug, e.Source); err == nil {
+		gctx, cancel := context.WithTimeout(ctx, gitTimeout)
+		if ci, err := autodeploy.CommitInfo(gctx, e.Source.Repo, branch, q.SHA, auth); err == nil {
+			q.Author, q.Message = ci.Author, ci.Message
+		}
+		cancel()
 	}
-	cancel()
 	if err := s.store.Enqueue(ctx, q); err != nil {
 		return err
 	}

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/backplane-dev/backplane/autodeploy"
@@ -39,6 +41,12 @@ func hookServer(t *testing.T) (*testServer, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return hookServerOn(t, st), st
+}
+
+// hookServerOn is hookServer on a given store.
+func hookServerOn(t *testing.T, st store.Store) *testServer {
+	t.Helper()
 	reg, err := templates.NewBuiltinRegistry()
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +62,7 @@ func hookServer(t *testing.T) (*testServer, store.Store) {
 	if r := tsv.do(t, "PUT", "/projects/shop/schema", strings.NewReader(hookSchema), "If-Match", "*", "Content-Type", "application/yaml"); r.Status != 200 {
 		t.Fatalf("save: %d %s", r.Status, r.Body)
 	}
-	return tsv, st
+	return tsv
 }
 
 func githubPush(after string, files ...string) []byte {
@@ -166,4 +174,51 @@ func testSealer(t *testing.T) *autodeploy.Sealer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// enqueueFails is a store whose Enqueue fails while fail is set.
+type enqueueFails struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (s *enqueueFails) Enqueue(ctx context.Context, q store.QueuedDeploy) error {
+	if s.fail.Load() {
+		return errors.New("store: queue a deploy: database is locked")
+	}
+	return s.Store.Enqueue(ctx, q)
+}
+
+// A delivery whose handling failed (the store refused the queue) is
+// handled when the sender redelivers it, not taken for a replay.
+func TestGitHookRedeliveryAfterAFailure(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "backplane.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fs := &enqueueFails{Store: st}
+	ts := hookServerOn(t, fs)
+	r := ts.do(t, "GET", "/projects/shop/hooks", nil)
+	var hooks struct{ Secret string }
+	if r.Status != 200 || json.Unmarshal(r.Body, &hooks) != nil {
+		t.Fatalf("hooks: %d %s", r.Status, r.Body)
+	}
+	sha := strings.Repeat("d", 40)
+	body := githubPush(sha, "services/api/app.py")
+	fs.fail.Store(true)
+	if code, out := sendHook(t, ts, body, hooks.Secret, "d-retry"); code != http.StatusInternalServerError {
+		t.Fatalf("with the store failing: %d %s, want 500", code, out)
+	}
+	fs.fail.Store(false)
+	if code, out := sendHook(t, ts, body, hooks.Secret, "d-retry"); code != http.StatusAccepted || !strings.Contains(out, `"queued":["api"]`) {
+		t.Fatalf("redelivery: %d %s", code, out)
+	}
+	if qs, err := st.ListQueued(context.Background(), "shop"); err != nil || len(qs) != 1 || qs[0].SHA != sha {
+		t.Fatalf("queued %+v %v", qs, err)
+	}
+	// Once handled, it is a replay.
+	if code, out := sendHook(t, ts, body, hooks.Secret, "d-retry"); code != http.StatusAccepted || !strings.Contains(out, "replay") {
+		t.Errorf("second redelivery: %d %s", code, out)
+	}
 }

@@ -25,9 +25,9 @@ func (a *app) secretsCmd() *cobra.Command {
 		Long: `Set reads the value from stdin (one trailing newline is dropped) and writes
 it to Vault KV v2 at secret/backplane/<project>/<element>, keeping the
 element's other secrets. With --project it writes a project secret instead,
-at secret/backplane/<project>/` + jobs.ProjectSecrets + `: the secrets receivers name
-(a Slack or webhook URL, an SMTP password). The value is never echoed or
-logged.`,
+at secret/backplane/<project>/` + jobs.ProjectSecrets + `: the secrets receivers and source.auth name
+(a Slack or webhook URL, an SMTP password, a git token or deploy key). The
+value is never echoed or logged.`,
 		Args: secretsArgs(&setProject, 1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			element, name := jobs.ProjectSecrets, args[0]
@@ -64,7 +64,7 @@ logged.`,
 		},
 	}
 	f.register(set)
-	set.Flags().BoolVar(&setProject, "project", false, "a project secret (for receivers), not an element's: then NAME is the only argument")
+	set.Flags().BoolVar(&setProject, "project", false, "a project secret (for receivers and private repositories), not an element's: then NAME is the only argument")
 	var lf clusterFlags
 	var listProject bool
 	list := &cobra.Command{
@@ -95,7 +95,7 @@ logged.`,
 		},
 	}
 	lf.register(list)
-	list.Flags().BoolVar(&listProject, "project", false, "the project's secrets (for receivers), not an element's")
+	list.Flags().BoolVar(&listProject, "project", false, "the project's secrets (for receivers and private repositories), not an element's")
 	cmd.AddCommand(set, list)
 	return cmd
 }

@@ -60,6 +60,19 @@ func testRecordDelivery(t *testing.T, s store.Store) {
 	if err := s.RecordDelivery(ctx, "blog", "d-1", time.Hour); err != nil {
 		t.Errorf("other project: %v", err)
 	}
+	// Forgotten on request (the request that recorded it failed).
+	if err := s.ForgetDelivery(ctx, "shop", "d-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordDelivery(ctx, "shop", "d-1", time.Hour); err != nil {
+		t.Errorf("after forget: %v", err)
+	}
+	if err := s.RecordDelivery(ctx, "blog", "d-1", time.Hour); !errors.Is(err, store.ErrExists) {
+		t.Errorf("forgetting shop's delivery forgot blog's: %v", err)
+	}
+	if err := s.ForgetDelivery(ctx, "shop", "never-seen"); err != nil {
+		t.Errorf("forget an unknown delivery: %v", err)
+	}
 	// Forgotten past keep.
 	time.Sleep(2 * time.Millisecond)
 	if err := s.RecordDelivery(ctx, "shop", "d-1", time.Millisecond); err != nil {
