@@ -3,6 +3,7 @@ package autodeploy
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/backplane-dev/backplane/store"
@@ -16,6 +17,9 @@ const (
 	// Lease is how long a replica holds an element's deploy; one that
 	// dies mid-deploy lets another take the element over after it.
 	Lease = 15 * time.Minute
+	// Slots is how many queued deploys a worker runs at once, each of
+	// another element (an element's deploys never overlap).
+	Slots = 4
 	// idlePoll is how often an idle worker looks at the queue.
 	idlePoll = 500 * time.Millisecond
 )
@@ -23,8 +27,8 @@ const (
 // DeployFunc deploys one element at one commit and records it.
 type DeployFunc func(ctx context.Context, q store.QueuedDeploy) error
 
-// Worker runs the queued deploys this replica claims, one at a time, in
-// the order they were asked for. Queued deploys survive a restart (they
+// Worker runs the queued deploys this replica claims, up to Slots at
+// once (each of a different element), in the order they were asked for. Queued deploys survive a restart (they
 // are rows in the store), and with several replicas on PostgreSQL each
 // deploy is claimed by one.
 type Worker struct {
@@ -33,28 +37,48 @@ type Worker struct {
 	// Owner names this replica in claims.
 	Owner string
 	Log   *slog.Logger
-	// Settle and Lease override the defaults (tests).
+	// Settle, Lease and Slots override the defaults.
 	Settle, Lease time.Duration
+	Slots         int
 
-	wake chan struct{}
+	once  sync.Once
+	slots int
+	wake  chan struct{}
+}
+
+func (w *Worker) init() {
+	w.once.Do(func() {
+		w.slots = w.Slots
+		if w.slots <= 0 {
+			w.slots = Slots
+		}
+		w.wake = make(chan struct{}, w.slots)
+	})
 }
 
 // Wake makes an idle worker look at the queue now.
 func (w *Worker) Wake() {
-	if w.wake == nil {
-		return
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	w.init()
+	for range w.slots {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// Run works the queue until ctx ends.
+// Run works the queue until ctx ends, with Slots loops that each claim
+// and run one deploy at a time.
 func (w *Worker) Run(ctx context.Context) {
-	if w.wake == nil {
-		w.wake = make(chan struct{}, 1)
+	w.init()
+	var wg sync.WaitGroup
+	for range w.slots {
+		wg.Go(func() { w.loop(ctx) })
 	}
+	wg.Wait()
+}
+
+func (w *Worker) loop(ctx context.Context) {
 	settle, lease := w.Settle, w.Lease
 	if settle <= 0 {
 		settle = Settle

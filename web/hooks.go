@@ -28,6 +28,10 @@ type AutodeployConfig struct {
 	Sealer *autodeploy.Sealer
 	// Owner names this replica in the deploy queue's claims.
 	Owner string
+	// Settle, Lease and Slots tune the deploy queue (see
+	// autodeploy.Worker); zero takes the defaults.
+	Settle, Lease time.Duration
+	Slots         int
 }
 
 var errNoAutodeploy = &apiError{Status: http.StatusServiceUnavailable, Code: "no_autodeploy",

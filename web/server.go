@@ -168,7 +168,8 @@ func New(cfg Config) *Server {
 	s.sampler = s.newSampler(cfg.ElementMetrics)
 	s.sealer = cfg.Autodeploy.Sealer
 	if s.sealer != nil && s.cluster != nil {
-		s.worker = &autodeploy.Worker{Store: s.store, Deploy: s.deployQueued, Owner: cfg.Autodeploy.Owner, Log: s.log}
+		s.worker = &autodeploy.Worker{Store: s.store, Deploy: s.deployQueued, Owner: cfg.Autodeploy.Owner, Log: s.log,
+			Settle: cfg.Autodeploy.Settle, Lease: cfg.Autodeploy.Lease, Slots: cfg.Autodeploy.Slots}
 		wctx, cancel := context.WithCancel(context.Background())
 		s.stopWorker = cancel
 		go s.worker.Run(wctx)
