@@ -48,6 +48,9 @@ bench-alerts: ## alert benchmarks against a real Alertmanager (and Nomad for the
 bench-metrics: ## what sampling a 50-element project costs serve on a real Nomad: Nomad calls, CPU and memory, idle and with 5 editors
 	$(GO) test -run '^$$' -bench 'Sampling50' -benchtime 1x -count 1 -timeout 20m ./test/ | tee bench-metrics.txt
 
+bench-autodeploy: ## a push webhook's way to a running instance on a real Nomad from a real git repo: queue, deploy, registered, answering (medians)
+	$(GO) test -run '^$$' -bench 'WebhookDeploy' -benchtime 5x -count 1 -timeout 20m ./test/ | tee bench-autodeploy.txt
+
 fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./schema -run '^$$' -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./translator -run '^$$' -fuzz FuzzTranslate -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
@@ -63,4 +66,4 @@ lint: check-deps ## gofmt, go vet and the import rules
 check-deps: ## keep schema, templates and translator free of the cluster side
 	@./scripts/check-deps.sh
 
-.PHONY: help ui build run render test test-integration golden bench bench-deploy bench-alerts bench-metrics fuzz lint check-deps
+.PHONY: help ui build run render test test-integration golden bench bench-deploy bench-alerts bench-metrics bench-autodeploy fuzz lint check-deps

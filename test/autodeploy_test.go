@@ -135,7 +135,7 @@ func TestAutodeployFromGit(t *testing.T) {
 }
 
 // pushHook sends a GitHub push webhook, signed with secret.
-func pushHook(t *testing.T, s *served, secret, repoURL, before, after, delivery string, files ...string) (int, string) {
+func pushHook(t testing.TB, s *served, secret, repoURL, before, after, delivery string, files ...string) (int, string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{
 		"ref": "refs/heads/main", "before": before, "after": after,
@@ -161,7 +161,7 @@ func pushHook(t *testing.T, s *served, secret, repoURL, before, after, delivery 
 }
 
 // waitCommit waits until the job's meta pins sha, and says when.
-func waitCommit(t *testing.T, n *agent.Nomad, sha string, timeout time.Duration) time.Time {
+func waitCommit(t testing.TB, n *agent.Nomad, sha string, timeout time.Duration) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -181,7 +181,7 @@ func waitCommit(t *testing.T, n *agent.Nomad, sha string, timeout time.Duration)
 }
 
 // waitAnswer waits until a running instance answers with sha.
-func waitAnswer(t *testing.T, n *agent.Nomad, sha string, timeout time.Duration) time.Time {
+func waitAnswer(t testing.TB, n *agent.Nomad, sha string, timeout time.Duration) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	last := ""
