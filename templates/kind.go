@@ -89,6 +89,10 @@ type Options struct {
 	// Credentials is true when datastore credentials are generated into
 	// Vault. Without it, datastores run without a password and say so.
 	Credentials bool
+	// Prebuilt is true when the element's source arrives already built (a
+	// build job ran source.build once for its commit): the workload then
+	// fetches that result and runs source.start only.
+	Prebuilt bool
 }
 
 // BuildInput is one element in one region, with its resolved connections.

@@ -153,7 +153,7 @@ func (*Static) Build(in BuildInput) (*BuildResult, error) {
 	}
 	site := "${NOMAD_ALLOC_DIR}/site"
 	script := "rm -rf \"" + site + "\"\nmkdir -p \"" + site + "\"\ncd \"${NOMAD_TASK_DIR}/src\"\n"
-	if e.Source.Build != "" {
+	if e.Source.Build != "" && !in.Options.Prebuilt {
 		script += e.Source.Build + "\n"
 	}
 	dir := "."
@@ -164,7 +164,7 @@ func (*Static) Build(in BuildInput) (*BuildResult, error) {
 	fetch := &api.Task{
 		Name: "fetch", Driver: in.Driver, Config: map[string]any{},
 		Lifecycle: &api.TaskLifecycle{Hook: api.TaskLifecycleHookPrestart, Sidecar: false},
-		Artifacts: []*api.TaskArtifact{GitArtifact(e.Source, "local/src")},
+		Artifacts: []*api.TaskArtifact{GitArtifact(e.Source, SourceDest)},
 		Templates: []*api.Template{ScriptTemplate(script)},
 		Resources: TaskResources(nil, schema.Resources{CPU: 200, Memory: 256}),
 	}

@@ -202,13 +202,13 @@ func (k *specKind) Build(in BuildInput) (*BuildResult, error) {
 		if src == nil {
 			return nil, fmt.Errorf("%s: source is required", in.Path)
 		}
-		task.Artifacts = []*api.TaskArtifact{GitArtifact(src, "local/src")}
+		task.Artifacts = []*api.TaskArtifact{GitArtifact(src, SourceDest)}
 		dir := "${NOMAD_TASK_DIR}/src"
 		if src.Dir != "" {
 			dir += "/" + path.Clean(src.Dir)
 		}
 		script = "cd \"" + dir + "\"\n"
-		if src.Build != "" {
+		if src.Build != "" && !in.Options.Prebuilt {
 			script += src.Build + "\n"
 		}
 		script += src.Start + "\n"
@@ -326,6 +326,10 @@ func (k *specKind) Build(in BuildInput) (*BuildResult, error) {
 func expandCreds(v string, c *CredentialSpec) string {
 	return strings.NewReplacer("{user}", c.User, "{database}", c.Database).Replace(v)
 }
+
+// SourceDest is where an element's source lands in its task folder: the
+// git checkout, or the built artifact unpacked.
+const SourceDest = "local/src"
 
 // GitArtifact fetches a repository at its ref (or branch) into dest.
 func GitArtifact(src *schema.Source, dest string) *api.TaskArtifact {

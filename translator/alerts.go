@@ -19,11 +19,6 @@ import (
 
 // logship is the sidecar that ships the group's logs to Loki.
 func (t *translation) logship(e *schema.Element, region, driver string) *api.Task {
-	task := &api.Task{
-		Name: "logship", Driver: driver, Config: map[string]any{},
-		Lifecycle: &api.TaskLifecycle{Hook: api.TaskLifecycleHookPoststart, Sidecar: true},
-		Resources: &api.Resources{CPU: new(50), MemoryMB: new(64)},
-	}
 	args := []any{
 		"logship",
 		"--loki-url", t.opts.LokiURL,
@@ -36,22 +31,8 @@ func (t *translation) logship(e *schema.Element, region, driver string) *api.Tas
 	if t.opts.LokiTenant != "" {
 		args = append(args, "--tenant", t.opts.LokiTenant)
 	}
-	switch {
-	case driver == "docker":
-		task.Config["image"] = t.opts.Logship.Image
-		task.Config["args"] = args
-	case t.opts.Logship.Command != "":
-		task.Config["command"] = t.opts.Logship.Command
-		task.Config["args"] = args
-	default:
-		a := &api.TaskArtifact{GetterSource: new(t.opts.Logship.ArtifactURL), RelativeDest: new("local/logship")}
-		if t.opts.Logship.ArtifactChecksum != "" {
-			a.GetterOptions = map[string]string{"checksum": t.opts.Logship.ArtifactChecksum}
-		}
-		task.Artifacts = []*api.TaskArtifact{a}
-		task.Config["command"] = "${NOMAD_TASK_DIR}/logship/backplane"
-		task.Config["args"] = args
-	}
+	task := helperTask(t.opts.Logship, "logship", driver, args)
+	task.Lifecycle = &api.TaskLifecycle{Hook: api.TaskLifecycleHookPoststart, Sidecar: true}
 	return task
 }
 

@@ -20,7 +20,16 @@ const (
 	MetaElement  = "backplane.element"
 	MetaRevision = "backplane.revision"
 	MetaGitSHA   = "backplane.git_sha"
+	// MetaArtifact is the SHA-256 of the built artifact an element built
+	// from source starts from; MetaBuild marks a build job, naming the
+	// element it builds.
+	MetaArtifact = "backplane.artifact"
+	MetaBuild    = "backplane.build"
 )
+
+// EnvGitSHA is the env var that tells an element built from source the
+// commit it runs.
+const EnvGitSHA = "BACKPLANE_GIT_SHA"
 
 // DefaultMinHealthyTime is how long an instance must pass its checks (or,
 // without checks, keep running) before Nomad counts it healthy, unless the
@@ -40,6 +49,10 @@ type Options struct {
 	Revision string
 	// GitSHAs pins elements built from source to a commit, by element ID.
 	GitSHAs map[string]string
+	// Artifacts are the built sources of elements built from source, by
+	// element ID (see BuildJob): such an element's instances download the
+	// artifact, checked against its SHA-256, and run source.start only.
+	Artifacts map[string]Artifact
 	// Credentials is true when Vault is configured, so datastore credentials
 	// are generated into it.
 	Credentials bool
@@ -287,7 +300,7 @@ func (t *translation) run() error {
 			in := templates.BuildInput{
 				Schema: s, Element: e, Path: schema.ElementPath(e.ID), Region: region,
 				Driver: s.EffectiveDriver(e), JobID: t.jobID(e.ID), Connections: conns,
-				Options: templates.Options{Credentials: t.opts.Credentials},
+				Options: templates.Options{Credentials: t.opts.Credentials, Prebuilt: t.prebuilt(e)},
 			}
 			res, err := kind.Build(in)
 			if err != nil {
@@ -444,6 +457,25 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 				a.GetterOptions = map[string]string{"ref": sha}
 			}
 		}
+		if task.Env == nil {
+			task.Env = map[string]string{}
+		}
+		task.Env[EnvGitSHA] = sha
+	}
+	if t.prebuilt(e) {
+		art := t.opts.Artifacts[e.ID]
+		job.Meta[MetaArtifact] = art.SHA256
+		for _, tk := range tasks {
+			for i, a := range tk.Artifacts {
+				if a.RelativeDest != nil && *a.RelativeDest == templates.SourceDest {
+					tk.Artifacts[i] = &api.TaskArtifact{
+						GetterSource:  new(art.URL),
+						RelativeDest:  new(templates.SourceDest),
+						GetterOptions: map[string]string{"checksum": "sha256:" + art.SHA256},
+					}
+				}
+			}
+		}
 	}
 
 	if res.Port != nil {
@@ -470,6 +502,12 @@ func (t *translation) job(e *schema.Element, region string, b *built) (*api.Job,
 	}
 	group.Tasks = tasks
 	return job, nil
+}
+
+// prebuilt reports whether element e starts from a built artifact.
+func (t *translation) prebuilt(e *schema.Element) bool {
+	a, ok := t.opts.Artifacts[e.ID]
+	return ok && a.URL != "" && e.Source != nil
 }
 
 // provider is the service registry an element registers in: Consul under

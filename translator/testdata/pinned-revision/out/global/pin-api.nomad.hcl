@@ -15,7 +15,8 @@ job "pin-api" {
         ports   = ["http"]
       }
       env = {
-        PORT = "5000"
+        BACKPLANE_GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
+        PORT              = "5000"
       }
       resources {
         cpu    = 200
