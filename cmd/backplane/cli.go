@@ -54,6 +54,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		a.planCmd(), a.deployCmd(), a.statusCmd(), a.rollbackCmd(), a.destroyCmd(), a.secretsCmd(), a.serveCmd(),
 		a.loginCmd(), a.logoutCmd(), a.logshipCmd())
 	root.AddCommand(a.logsCmd())
+	root.AddCommand(a.buildFilesCmd())
 	root.AddCommand(a.alertsCmd())
 	root.AddCommand(a.topCmd())
 	err := root.Execute()
