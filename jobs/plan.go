@@ -221,7 +221,9 @@ func (c *Cluster) removals(ctx context.Context, b *translator.Bundle, wanted, on
 	return out, warnings
 }
 
-// projectJobs lists the jobs in a region that carry the project's meta.
+// projectJobs lists the element jobs in a region that carry the
+// project's meta; build jobs are not the project's elements (they end on
+// their own, and Nomad collects them).
 func (c *Cluster) projectJobs(ctx context.Context, project, region string) ([]*nomad.JobListStub, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
@@ -232,7 +234,7 @@ func (c *Cluster) projectJobs(ctx context.Context, project, region string) ([]*n
 	}
 	var out []*nomad.JobListStub
 	for _, s := range stubs {
-		if s.Meta[translator.MetaProject] == project && s.ParentID == "" {
+		if s.Meta[translator.MetaProject] == project && s.ParentID == "" && s.Meta[translator.MetaBuild] == "" {
 			out = append(out, s)
 		}
 	}
