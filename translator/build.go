@@ -163,7 +163,9 @@ func BuildJob(s *schema.Schema, reg *templates.Registry, id string, o BuildOptio
 	if e.Source.Dir != "" {
 		dir += "/" + path.Clean(e.Source.Dir)
 	}
-	script := "mkdir -p \"$NOMAD_ALLOC_DIR/out\" \"$NOMAD_ALLOC_DIR/cache\"\n" +
+	// One stream, in order: the build log is the task's stdout.
+	script := "exec 2>&1\n" +
+		"mkdir -p \"$NOMAD_ALLOC_DIR/out\" \"$NOMAD_ALLOC_DIR/cache\"\n" +
 		"cd \"" + dir + "\"\n" +
 		e.Source.Build + "\n" +
 		"cd \"$NOMAD_TASK_DIR/src\"\n" +
