@@ -3,7 +3,9 @@ package autodeploy
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,6 +21,9 @@ import (
 // open.
 type Sealer struct {
 	aead cipher.AEAD
+	// mac is the key Sign uses, derived from the sealing key so that the
+	// two uses never share a key.
+	mac []byte
 }
 
 // KeySize is the sealing key's length.
@@ -37,7 +42,25 @@ func NewSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead}, nil
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("backplane signing key v1"))
+	return &Sealer{aead: aead, mac: m.Sum(nil)}, nil
+}
+
+// Sign returns an HMAC-SHA256 of msg under purpose, base64url: the same
+// for the same inputs on every replica that shares the key, so it can
+// stand in a URL that must not change (an artifact's download link).
+func (s *Sealer) Sign(purpose, msg string) string {
+	m := hmac.New(sha256.New, s.mac)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Verify reports, in constant time, whether sig is Sign(purpose, msg).
+func (s *Sealer) Verify(purpose, msg, sig string) bool {
+	return hmac.Equal([]byte(s.Sign(purpose, msg)), []byte(sig))
 }
 
 // LoadKey reads the sealing key: BACKPLANE_SECRET_KEY's value (base64 of

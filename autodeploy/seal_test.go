@@ -50,3 +50,25 @@ func TestLoadKeyMakesAndKeepsOne(t *testing.T) {
 		t.Error("a bad BACKPLANE_SECRET_KEY was taken")
 	}
 }
+
+func TestSign(t *testing.T) {
+	key := make([]byte, KeySize)
+	s1, _ := NewSealer(key)
+	s2, _ := NewSealer(key)
+	key[0] = 1
+	other, _ := NewSealer(key)
+	a := s1.Sign("artifact", "shop/api/x.tar.gz")
+	if a != s2.Sign("artifact", "shop/api/x.tar.gz") || !s2.Verify("artifact", "shop/api/x.tar.gz", a) {
+		t.Errorf("the same key signs differently")
+	}
+	for _, bad := range []bool{
+		s1.Verify("artifact", "shop/api/y.tar.gz", a),
+		s1.Verify("upload", "shop/api/x.tar.gz", a),
+		other.Verify("artifact", "shop/api/x.tar.gz", a),
+		s1.Verify("artifact", "shop/api/x.tar.gz", ""),
+	} {
+		if bad {
+			t.Errorf("a signature verified for another message, purpose or key")
+		}
+	}
+}
