@@ -15,10 +15,19 @@ const (
 // Builds keeps the builds of elements built from source (one per element
 // and commit, in the Nomad batch job that ran it), the artifact each
 // successful one made, and the one-time tokens builds upload with.
+//
+// A commit may be built more than once (after a failure, or after its
+// artifact was pruned); IDs count up across projects and never come back.
+// Builds and tokens belong to their project: DeleteProject removes them
+// with it (they are not kept in the deleted project's history), so a
+// project created later with the slug reuses nothing. The artifacts'
+// bytes are not here but in the artifact store (package
+// store/artifacts), under the key the build uploaded to.
 type Builds interface {
 	// CreateBuild records a build that has started (Status BuildRunning
-	// when empty) and returns it with its ID. ErrNotFound if there is no
-	// such project.
+	// when empty) and returns it with its ID and StartedAt (now; the
+	// values passed in, and the result fields, are ignored). ErrNotFound
+	// if there is no such project.
 	CreateBuild(ctx context.Context, b Build) (*Build, error)
 	// FinishBuild ends build id of project slug: its status
 	// (BuildSucceeded or BuildFailed), the artifact's digest and size
@@ -26,21 +35,28 @@ type Builds interface {
 	// it failed). FinishedAt is set to now. ErrNotFound if there is no
 	// such build.
 	FinishBuild(ctx context.Context, slug string, id int64, f BuildResult) (*Build, error)
-	// GetBuild returns one build; ErrNotFound if there is none.
+	// GetBuild returns one build of project slug; ErrNotFound if there
+	// is none.
 	GetBuild(ctx context.Context, slug string, id int64) (*Build, error)
 	// ReusableBuild returns the newest succeeded, unpruned build of an
 	// element at a commit: the artifact a deploy can start from without
 	// building. ErrNotFound when there is none.
 	ReusableBuild(ctx context.Context, slug, element, sha string) (*Build, error)
 	// ListBuilds lists builds newest first: a project's, or with element
-	// set one element's.
+	// set one element's; at most limit (DefaultLimit when <= 0, at most
+	// MaxLimit). ErrNotFound if there is no such project.
 	ListBuilds(ctx context.Context, slug, element string, limit int) ([]Build, error)
 	// PruneBuild marks a build's artifact deleted, so it is never reused.
+	// ErrNotFound if there is no such build.
 	PruneBuild(ctx context.Context, slug string, id int64) error
 
 	// CreateUploadToken records an upload token, by its SHA-256 hash
 	// (the token itself is never stored), good for one upload to key
-	// until expires.
+	// until expires. The key's first segment is its project
+	// ("<project>/<element>/<sha>.tar.gz"): ErrNotFound if there is no
+	// such project, and the token goes when the project is deleted.
+	// ErrExists if a token with that hash is stored. Expired tokens are
+	// removed as new ones are created.
 	CreateUploadToken(ctx context.Context, hash []byte, key string, expires time.Time) error
 	// UseUploadToken spends a token: it succeeds once, for that key,
 	// before it expires, and answers ErrNotFound otherwise (unknown,

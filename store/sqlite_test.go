@@ -304,9 +304,10 @@ func TestSQLiteUpgradeKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to 0002: as an older release left it (0005, then 0004 undone first).
+	// Back to 0002: as an older release left it (0006, 0005, then 0004 undone first).
 	db := store.SQLiteDB(t, s)
 	for _, q := range []string{
+		`DROP TABLE upload_tokens`, `DROP TABLE builds`,
 		`DROP TABLE deploy_queue`, `DROP TABLE element_commits`, `DROP TABLE hook_deliveries`, `DROP TABLE hook_secrets`,
 		`ALTER TABLE deployments DROP COLUMN trigger`, `ALTER TABLE deployments DROP COLUMN git_sha`,
 		`DROP TRIGGER audit_append_only`, `DROP TRIGGER deleted_audit_append_only`,

@@ -145,6 +145,9 @@ type Store interface {
 	// Autodeploy keeps webhook secrets, deliveries, element commits and
 	// the deploy queue (see autodeploy.go).
 	Autodeploy
+	// Builds keeps the builds of elements built from source, their
+	// artifacts' digests and the one-time upload tokens (see builds.go).
+	Builds
 
 	// CreateProject adds a project with head 0; an empty name defaults to
 	// the slug. ErrExists if the slug is taken.
