@@ -57,6 +57,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.AddCommand(a.buildFilesCmd())
 	root.AddCommand(a.alertsCmd())
 	root.AddCommand(a.topCmd())
+	root.AddCommand(a.importCmd())
 	root.AddCommand(a.ejectCmd())
 	err := root.Execute()
 	if err == nil {
