@@ -1,0 +1,140 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/backplane-dev/backplane/schema"
+	"github.com/backplane-dev/backplane/templates"
+	"github.com/backplane-dev/backplane/translator"
+)
+
+// composeCases lists the compose import's golden cases.
+func composeCases(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("../schema/compose/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join("../schema/compose/testdata", e.Name()))
+		}
+	}
+	if len(dirs) < 10 {
+		t.Fatalf("found only %d compose cases", len(dirs))
+	}
+	return dirs
+}
+
+// composeArgs is `import compose`'s arguments for a case: its `args` file
+// (FILE [-f MORE] [--profile P]), with the files made absolute.
+func composeArgs(t *testing.T, dir string) []string {
+	t.Helper()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := []string{"docker-compose.yml"}
+	if data, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {
+		words = strings.Fields(string(data))
+	}
+	args := []string{"import", "compose"}
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "-f" && i+1 < len(words):
+			i++
+			args = append(args, "-f", filepath.Join(abs, words[i]))
+		case strings.HasPrefix(w, "-") && i+1 < len(words):
+			i++
+			args = append(args, w, words[i])
+		default:
+			args = append(args, filepath.Join(abs, w))
+		}
+	}
+	return args
+}
+
+// TestComposeImportCLI runs `backplane import compose` on every golden case
+// and checks that what it writes is the golden schema, fits the element
+// kinds, and validates and renders through the CLI.
+func TestComposeImportCLI(t *testing.T) {
+	reg, err := templates.NewBuiltinRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range composeCases(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "backplane.yaml")
+			code, output := runCLI(t, nil, "", append(composeArgs(t, dir), "--out", out)...)
+			if code != 0 {
+				t.Fatalf("import compose exited %d:\n%s", code, output)
+			}
+			got, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join(dir, "want.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("the CLI's schema differs from %s/want.yaml:\n%s", dir, got)
+			}
+			s, err := schema.Decode(out, got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := reg.Validate(s); len(errs) > 0 {
+				t.Fatalf("the schema does not fit the kinds:\n%v", errs)
+			}
+			if _, err := translator.Translate(s, reg, translator.Options{}); err != nil {
+				t.Fatalf("translate: %v", err)
+			}
+			if code, output := runCLI(t, nil, "", "validate", "-f", out); code != 0 {
+				t.Fatalf("validate exited %d:\n%s", code, output)
+			}
+			if code, output := runCLI(t, nil, "", "render", "-f", out, "--out", filepath.Join(t.TempDir(), "out")); code != 0 {
+				t.Fatalf("render exited %d:\n%s", code, output)
+			}
+			// Every warning the CLI printed names a compose file.
+			for _, line := range strings.Split(strings.TrimSpace(output), "\n") {
+				if line != "" && !strings.Contains(line, ".yml: ") && !strings.Contains(line, ".yaml: ") {
+					t.Errorf("a line of output names no file: %q", line)
+				}
+			}
+		})
+	}
+}
+
+// TestComposeImportCLIErrors checks the CLI's exit codes and messages for
+// a missing file and a compose file that does not load.
+func TestComposeImportCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "docker-compose.yml")
+	if err := os.WriteFile(bad, []byte("services:\n  web:\n    image: nginx\n    depends_on: [db]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing file", []string{"import", "compose", filepath.Join(dir, "nope.yml")}, 1, "nope.yml"},
+		{"undefined dependency", []string{"import", "compose", bad}, 1, "docker-compose.yml"},
+		{"no file", []string{"import", "compose"}, 2, "accepts 1 arg"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := runCLI(t, nil, "", tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, output %q; want exit %d and %q", code, out, tc.code, tc.want)
+			}
+		})
+	}
+}
