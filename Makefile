@@ -58,6 +58,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./observe/logship -run '^$$' -fuzz FuzzSplitLine -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./observe/logship -run '^$$' -fuzz FuzzTailConsume -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./observe/alerts -run '^$$' -fuzz FuzzMerge -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
+	$(GO) test ./schema/compose -run '^$$' -fuzz FuzzImport -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 
 lint: check-deps ## gofmt, go vet and the import rules
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
