@@ -216,16 +216,14 @@ func (s *S3) Open(ctx context.Context, key string) (_ io.ReadCloser, _ Info, err
 	if err := ValidKey(key); err != nil {
 		return nil, Info{}, fmt.Errorf("artifacts: open: %w", err)
 	}
-	obj, err := s.client.GetObject(ctx, s.cfg.Bucket, s.object(key), minio.GetObjectOptions{})
+	// One GET: the high-level GetObject would HEAD first and GET later,
+	// and a Put in between would pair one object's bytes with another's
+	// digest.
+	body, oi, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.cfg.Bucket, s.object(key), minio.GetObjectOptions{})
 	if err != nil {
 		return nil, Info{}, s.fail("open", key, err)
 	}
-	oi, err := obj.Stat()
-	if err != nil {
-		_ = obj.Close()
-		return nil, Info{}, s.fail("open", key, err)
-	}
-	return obj, s.info(key, oi), nil
+	return body, s.info(key, oi), nil
 }
 
 // Stat returns the Info of the object at key.

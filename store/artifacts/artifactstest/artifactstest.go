@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) artifacts.Store) {
 		{"InvalidKeys", testInvalidKeys},
 		{"Large", testLarge},
 		{"ConcurrentPutsOneKey", testConcurrentPuts},
+		{"ReadersDuringPuts", testReadersDuringPuts},
 		{"FailingReaderLeavesNothing", testFailingReader},
 		{"FailingReaderKeepsOld", testFailingReaderKeepsOld},
 		{"CanceledContext", testCanceled},
@@ -386,6 +387,75 @@ func testConcurrentPuts(t *testing.T, s artifacts.Store) {
 	if keys := keysOf(mustList(t, s, "")); len(keys) != 1 || keys[0] != key {
 		t.Errorf("List after concurrent puts = %v, want [%s]", keys, key)
 	}
+}
+
+// testReadersDuringPuts: while one key is replaced again and again, every
+// Open and Stat sees one whole object, with that object's digest.
+func testReadersDuringPuts(t *testing.T, s artifacts.Store) {
+	const n = 6
+	key := "shop/api/cache.tar.gz"
+	bodies := make([][]byte, n)
+	digests := map[string]bool{}
+	for i := range bodies {
+		bodies[i] = Random(uint64(200+i), 64<<10)
+		digests[Digest(bodies[i])] = true
+	}
+	mustPut(t, s, key, bodies[0])
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(done)
+		for round := range 3 {
+			for i := range n {
+				if _, err := s.Put(ctx, key, bytes.NewReader(bodies[(i+round)%n])); err != nil {
+					t.Errorf("Put: %v", err)
+					return
+				}
+			}
+		}
+	}()
+	for r := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for reads := 0; ; reads++ {
+				select {
+				case <-done:
+					if reads > 0 {
+						return
+					}
+				default:
+				}
+				if r == 0 {
+					st, err := s.Stat(ctx, key)
+					if err != nil || !digests[st.SHA256] || st.Size != 64<<10 {
+						t.Errorf("Stat during puts = %+v, %v", st, err)
+						return
+					}
+					continue
+				}
+				rc, info, err := s.Open(ctx, key)
+				if err != nil {
+					t.Errorf("Open during puts: %v", err)
+					return
+				}
+				b, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil {
+					t.Errorf("read during puts: %v", err)
+					return
+				}
+				if Digest(b) != info.SHA256 || !digests[info.SHA256] || info.Size != int64(len(b)) {
+					t.Errorf("Open during puts read %d bytes with digest %s, Info %+v", len(b), Digest(b), info)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func testFailingReader(t *testing.T, s artifacts.Store) {
