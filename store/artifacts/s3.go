@@ -48,8 +48,9 @@ type S3Config struct {
 // metadata "sha256"; S3 makes an object visible only when its upload is
 // complete, and a Put whose reader fails never starts the upload.
 // Credentials are read from the environment (AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); without them requests are
-// anonymous.
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; the client also honours the
+// older AWS_ACCESS_KEY and AWS_SECRET_KEY); without them requests are
+// anonymous. No other source (shared files, instance metadata) is asked.
 type S3 struct {
 	client   *minio.Client
 	cfg      S3Config
