@@ -8,10 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
 
@@ -86,14 +90,15 @@ func Import(ctx context.Context, opts Options) (*schema.Schema, []Warning, error
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(workDir, p)
 		}
-		raw, err := readRaw(p)
+		data, raw, err := readRaw(p)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
-		files[i] = composeFile{name: name, keys: raw}
+		files[i] = composeFile{name: name, keys: raw, text: data}
 		paths[i] = p
 	}
-	project, err := load(ctx, paths, opts)
+	unset := &unsetVars{names: map[string]bool{}}
+	project, err := load(ctx, paths, opts, unset)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", strings.Join(opts.Files, ", "), err)
 	}
@@ -102,9 +107,13 @@ func Import(ctx context.Context, opts Options) (*schema.Schema, []Warning, error
 		return nil, nil, fmt.Errorf("%s: %w", opts.Files[0], err)
 	}
 	c := &converter{project: project, files: files, dir: dir}
-	s, err := c.convert(opts.Project)
+	s, err := c.convert(ctx, opts.Project)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, v := range sortedKeys(unset.names) {
+		c.warns = append(c.warns, Warning{File: c.fileMentioning(v), Path: "${" + v + "}",
+			Message: "is not set (in the environment or .env): it was read as an empty string"})
 	}
 	sortWarnings(c.warns)
 	return s, c.warns, nil
@@ -112,7 +121,7 @@ func Import(ctx context.Context, opts Options) (*schema.Schema, []Warning, error
 
 // load runs compose-go over the files. A panic in the loader on strange
 // input becomes an error: Import must not panic.
-func load(ctx context.Context, paths []string, opts Options) (p *types.Project, err error) {
+func load(ctx context.Context, paths []string, opts Options, unset *unsetVars) (p *types.Project, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("the compose loader failed on this input: %v", r)
@@ -125,11 +134,53 @@ func load(ctx context.Context, paths []string, opts Options) (p *types.Project, 
 		cli.WithDotEnv,
 		cli.WithProfiles(opts.Profiles),
 		cli.WithName(composeName(opts.Project)),
+		cli.WithLoadOptions(func(o *loader.Options) {
+			if o.Interpolate != nil {
+				o.Interpolate.Substitute = unset.substitute
+			}
+		}),
 	)
 	if err != nil {
 		return nil, err
 	}
 	return po.LoadProject(ctx)
+}
+
+// unsetVars records the variables interpolation found unset, which
+// compose would otherwise log, to make them warnings.
+type unsetVars struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+// plainVar matches $$, ${NAME} and $NAME: the forms without a default.
+var plainVar = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
+
+// substitute is compose's own substitution, without its logging, noting
+// each variable used without a default that is not set.
+func (u *unsetVars) substitute(text string, mapping template.Mapping) (string, error) {
+	for _, m := range plainVar.FindAllStringSubmatch(text, -1) {
+		name := m[1] + m[2]
+		if name == "" {
+			continue
+		}
+		if _, ok := mapping(name); !ok {
+			u.mu.Lock()
+			u.names[name] = true
+			u.mu.Unlock()
+		}
+	}
+	return template.SubstituteWithOptions(text, mapping, template.WithoutLogging)
+}
+
+// fileMentioning names the first file that uses a variable.
+func (c *converter) fileMentioning(name string) string {
+	for _, f := range c.files {
+		if bytes.Contains(f.text, []byte("${"+name+"}")) || bytes.Contains(f.text, []byte("$"+name)) {
+			return f.name
+		}
+	}
+	return c.files[0].name
 }
 
 // composeName is the name compose-go accepts for --project: it only checks
@@ -153,6 +204,7 @@ func composeName(project string) string {
 // name the file that set the key.
 type composeFile struct {
 	name string
+	text []byte
 	// keys holds "services.NAME" and "services.NAME.KEY" for each service
 	// key, and each top-level key.
 	keys map[string]bool
@@ -160,27 +212,27 @@ type composeFile struct {
 
 // readRaw reads a compose file's keys. A file that is not YAML is left to
 // the compose loader to report.
-func readRaw(path string) (map[string]bool, error) {
+func readRaw(path string) ([]byte, map[string]bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(data) > maxFileBytes {
-		return nil, fmt.Errorf("over the limit of %d bytes (4 MiB)", maxFileBytes)
+		return nil, nil, fmt.Errorf("over the limit of %d bytes (4 MiB)", maxFileBytes)
 	}
 	keys := map[string]bool{}
 	var doc yaml.Node
 	if yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc) != nil || len(doc.Content) == 0 {
-		return keys, nil
+		return data, keys, nil
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return keys, nil
+		return data, keys, nil
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i].Value, root.Content[i+1]
@@ -199,7 +251,7 @@ func readRaw(path string) (map[string]bool, error) {
 			}
 		}
 	}
-	return keys, nil
+	return data, keys, nil
 }
 
 // fileFor names the file a service key comes from: the last file that sets

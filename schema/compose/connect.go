@@ -33,7 +33,7 @@ var hostPort = regexp.MustCompile(`^[A-Za-z0-9._-]+(:[0-9]{1,5})?$`)
 // bare host or host:port (a list of them, comma-separated).
 func (c *converter) refsIn(from, env, value string, aliases map[string]string) []ref {
 	host := func(h string) string {
-		if t, ok := aliases[h]; ok {
+		if t, ok := aliases[h]; ok && t != from {
 			return t
 		}
 		if t, ok := c.hosts[h]; ok && t != from {
@@ -180,7 +180,7 @@ func (c *converter) connection(sv *service, to string, t *target) (schema.Connec
 	conn := schema.Connection{From: from.ID, To: dst.elem.ID}
 	def := exportEnv(dst.elem.Kind, dst.elem.ID)
 	for _, r := range t.refs {
-		if r.url {
+		if r.url && schema.ValidEnvName(r.env) {
 			conn.Env = r.env
 			break
 		}
@@ -317,7 +317,7 @@ func (c *converter) placeEnv(sv *service) {
 			c.warn(name, key, "became secret %s (its value is not copied): set it with `backplane secrets set -f backplane.yaml %s %s`", k, e.ID, k)
 		case v == nil:
 			c.warn(name, key, "not carried over: it has no value (compose takes it from the shell, which was not set)")
-		case len(*v) > schema.MaxEnvValue || strings.ContainsRune(*v, 0):
+		case len(*v) > schema.MaxEnvValue || schema.EnvLineLength(k, *v) > schema.MaxEnvLine || strings.ContainsRune(*v, 0):
 			c.warn(name, key, "not carried over: the value is over 32 KiB or holds a NUL byte")
 		default:
 			if e.Env == nil {
@@ -364,11 +364,26 @@ func (c *converter) nginx(sv *service) bool {
 		return true
 	}
 	for dep := range sv.cfg.DependsOn {
-		if _, ok := c.project.Services[dep]; ok && dep != sv.name {
+		if c.proxyable(sv.name, dep) {
 			return true
 		}
 	}
-	return len(sv.cfg.Links) > 0
+	for _, l := range sv.cfg.Links {
+		if svc, _, _ := strings.Cut(l, ":"); c.proxyable(sv.name, svc) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyable reports whether a load balancer can proxy to the service:
+// another service with a port that is not a datastore.
+func (c *converter) proxyable(from, name string) bool {
+	svc, ok := c.project.Services[name]
+	if !ok || name == from || svc.Build == nil && dataKind(parseImage(svc.Image)) != "" {
+		return false
+	}
+	return len(svc.Ports) > 0 || len(svc.Expose) > 0
 }
 
 // readConfig reads a mounted nginx config: the file, or the *.conf files of
@@ -482,8 +497,11 @@ func policyIn(text string) string {
 func (c *converter) lbTargets(sv *service, targets map[string]*target) {
 	if len(sv.proxies) == 0 {
 		n := 0
-		for t := range targets {
-			if dst, ok := c.services[t]; ok && dst.elem.Port != 0 {
+		for _, t := range sortedKeys(targets) {
+			if dst, ok := c.services[t]; ok && isDatastore(dst.elem.Kind) {
+				c.warn(sv.name, targets[t].keys[0], "not carried over: a load balancer does not proxy to %s (%s)", t, dst.elem.Kind)
+				delete(targets, t)
+			} else if ok && dst.elem.Port != 0 {
 				n++
 			}
 		}
@@ -526,7 +544,6 @@ func (c *converter) lbTargets(sv *service, targets map[string]*target) {
 			c.warn(sv.name, "volumes", "the nginx config proxies to %s on %s too; a connection has one route, %s", t, strings.Join(plain[1:], ", "), plain[0])
 		}
 	}
-	c.warn(sv.name, "volumes", "the nginx config is not carried over: lb.nginx renders its own from its connections and their routes")
 }
 
 func validRoute(p string) bool { return !strings.ContainsAny(p, " \t\n;{}\"'") }

@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"regexp"
@@ -42,10 +43,34 @@ type service struct {
 	// proxies are the services an lb.nginx proxies to, with the location
 	// paths its config routes to each.
 	proxies map[string][]string
+	// port is the container port the service listens on.
+	port int
+}
+
+// plainNginx makes an nginx service none of whose targets became a
+// connection an app.docker again: a load balancer needs one.
+func (c *converter) plainNginx(conns []schema.Connection) []schema.Connection {
+	from := map[string]bool{}
+	for _, conn := range conns {
+		from[conn.From] = true
+	}
+	for _, n := range c.names {
+		sv := c.services[n]
+		e := sv.elem
+		if e.Kind != kindNginx || from[e.ID] {
+			continue
+		}
+		c.warn(n, "", "runs as app.docker, not lb.nginx: none of the services it depends on can be proxied to")
+		*e = schema.Element{ID: e.ID, Kind: kindDocker, Image: sv.cfg.Image, Port: sv.port, Resources: e.Resources, Scale: e.Scale}
+		if sv.port != 0 {
+			e.Health = c.health(sv)
+		}
+	}
+	return conns
 }
 
 // convert maps the loaded project.
-func (c *converter) convert(projectName string) (*schema.Schema, error) {
+func (c *converter) convert(ctx context.Context, projectName string) (*schema.Schema, error) {
 	name := projectName
 	if name == "" {
 		name = c.project.Name
@@ -70,6 +95,9 @@ func (c *converter) convert(projectName string) (*schema.Schema, error) {
 	}
 	c.services = map[string]*service{}
 	for _, n := range c.names {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		sv, err := c.element(proj, n, c.project.Services[n])
 		if err != nil {
 			return nil, err
@@ -77,6 +105,7 @@ func (c *converter) convert(projectName string) (*schema.Schema, error) {
 		c.services[n] = sv
 	}
 	conns := c.connections()
+	conns = c.plainNginx(conns)
 	for _, n := range c.names {
 		c.placeEnv(c.services[n])
 	}
@@ -174,12 +203,12 @@ func (c *converter) element(proj, name string, svc types.ServiceConfig) (*servic
 	}
 	e := &schema.Element{ID: c.ids[name]}
 	sv.elem = e
-	handled := map[string]bool{}
 	im := parseImage(svc.Image)
 	var port, published int
 	if svc.Build != nil || dataKind(im) == "" {
 		port, published = c.port(name, svc)
 	}
+	sv.port = port
 	command := append(append([]string{}, svc.Entrypoint...), svc.Command...)
 
 	switch {
@@ -195,14 +224,10 @@ func (c *converter) element(proj, name string, svc types.ServiceConfig) (*servic
 		if e.Port == 0 {
 			e.Port = 80
 		}
-		handled["volumes"] = true // read for its config; see nginx
 	case svc.Build != nil:
 		c.build(proj, sv, port, command)
 	default:
 		c.plain(sv, svc.Image, port, command)
-	}
-	if e.Kind == kindDocker || isDatastore(e.Kind) || e.Kind == kindNginx {
-		handled["command"] = true // warned in plain, datastore or below
 	}
 	if e.Kind == kindNginx && (len(svc.Command) > 0 || len(svc.Entrypoint) > 0) {
 		c.warn(name, "command", "not carried over: lb.nginx runs nginx on the config Backplane renders from its connections")
@@ -215,6 +240,10 @@ func (c *converter) element(proj, name string, svc types.ServiceConfig) (*servic
 	e.Health = c.health(sv)
 	if e.Kind != kindNginx {
 		c.volumes(sv)
+	} else {
+		for i, v := range svc.Volumes {
+			c.warn(name, fmt.Sprintf("volumes[%d]", i), "not carried over (%s): lb.nginx renders its own nginx.conf from its connections and their routes", relPath(c.dir, v.Source))
+		}
 	}
 	c.unsupported(sv)
 	return sv, nil
