@@ -59,6 +59,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.AddCommand(a.topCmd())
 	root.AddCommand(a.importCmd())
 	root.AddCommand(a.ejectCmd())
+	root.AddCommand(a.devCmd())
 	err := root.Execute()
 	if err == nil {
 		return exitOK
