@@ -237,3 +237,26 @@ func (c *Cluster) BuildLog(ctx context.Context, region, namespace, allocID strin
 	}
 	return nil
 }
+
+// JobArtifacts lists the artifact digests (translator.MetaArtifact) the
+// versions Nomad keeps of a job refer to: what runs, and what a rollback
+// could bring back. A job that does not exist refers to none.
+func (c *Cluster) JobArtifacts(ctx context.Context, region, namespace, jobID string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	q := (&nomad.QueryOptions{Region: region, Namespace: namespace}).WithContext(ctx)
+	versions, _, _, err := c.Nomad.Jobs().Versions(jobID, false, q)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, v := range versions {
+		if d := v.Meta[translator.MetaArtifact]; d != "" {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

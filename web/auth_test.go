@@ -97,6 +97,10 @@ func newAuthServer(t *testing.T) *authServer {
 		t.Fatalf("save: %d %s", r.Status, r.Body)
 	}
 	createProject(t, as.testServer, "other")
+	if _, err := st.CreateBuild(context.Background(), store.Build{Project: "shop", Element: "api", SHA: strings.Repeat("a", 40),
+		Status: store.BuildFailed, JobID: "shop-api-build-aaaaaaa", LogTail: "npm ERR! missing script: build"}); err != nil {
+		t.Fatal(err)
+	}
 	return as
 }
 
@@ -156,6 +160,9 @@ func routeSamples(userID int64) map[string]sample {
 		"GET /projects/:p/logs/tail":              {path: "/projects/shop/logs/tail", stream: true},
 		"GET /projects/:p/hooks":                  {path: "/projects/shop/hooks"},
 		"POST /projects/:p/hooks/rotate":          {path: "/projects/shop/hooks/rotate"},
+		"GET /projects/:p/builds":                 {path: "/projects/shop/builds?element=api"},
+		"GET /projects/:p/builds/:id":             {path: "/projects/shop/builds/1"},
+		"GET /projects/:p/builds/:id/log":         {path: "/projects/shop/builds/1/log", stream: true},
 		"GET /projects/:p/metrics":                {path: "/projects/shop/metrics?element=api&range=15m"},
 		"GET /projects/:p/metrics/now":            {path: "/projects/shop/metrics/now"},
 		"GET /projects/:p/alerts":                 {path: "/projects/shop/alerts"},

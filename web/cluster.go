@@ -26,7 +26,7 @@ func (s *Server) revisionBundle(ctx context.Context, slug string, n int64) (*sto
 	if err == nil {
 		// Elements built from source stay on the commit they run.
 		var b *translator.Bundle
-		if b, err = s.translateWith(sc, s.pins(ctx, slug)); err == nil {
+		if b, err = s.translateWith(ctx, slug, sc, s.pins(ctx, slug)); err == nil {
 			return r, b, nil
 		}
 	}
@@ -77,8 +77,9 @@ func (s *Server) plan(c *gin.Context) error {
 	ctx := c.Request.Context()
 	var rev int64
 	var b *translator.Bundle
+	var sc *schema.Schema
 	if req.YAML != "" {
-		if _, b, err = s.bodyBundle(c.Param("p"), req.YAML); err != nil {
+		if sc, b, err = s.bodyBundle(c.Param("p"), req.YAML); err != nil {
 			return err
 		}
 	} else {
@@ -87,12 +88,18 @@ func (s *Server) plan(c *gin.Context) error {
 			return err
 		}
 		rev = r.Number
+		sc, _ = schema.Decode("", []byte(r.YAML))
 	}
 	p, err := s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: req.Elements})
 	if err != nil {
 		return errBadRequest(err.Error())
 	}
-	c.JSON(http.StatusOK, gin.H{"revision": rev, "items": p.Items, "problems": nonNil(p.Problems), "warnings": nonNil(p.Warnings), "bundle_warnings": b.Warnings})
+	builds := []buildNeed{}
+	if sc != nil {
+		builds = s.builds.planned(ctx, c.Param("p"), sc, commits(sc, s.pins(ctx, c.Param("p"))), req.Elements)
+	}
+	c.JSON(http.StatusOK, gin.H{"revision": rev, "items": p.Items, "problems": nonNil(p.Problems), "warnings": nonNil(p.Warnings),
+		"bundle_warnings": b.Warnings, "builds": builds})
 	return nil
 }
 
@@ -164,7 +171,14 @@ func (s *Server) deploy(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
+	// A deploy runs to its end even if the client leaves (its outcome is
+	// recorded either way), within the time a build and an apply take.
+	limit := ClusterTimeout
+	if s.builds != nil {
+		limit += s.builds.timeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), limit)
+	defer cancel()
 	slug := c.Param("p")
 	if req.SHA != "" {
 		return s.redeployCommit(c, slug, req)
@@ -197,11 +211,25 @@ func (s *Server) deploy(c *gin.Context) error {
 		return err
 	}
 	s.hub.publishDeployment(slug, d)
-	res, err := s.cluster.Apply(ctx, p, jobs.ApplyOptions{Prune: req.Prune})
+	// Elements built from source with a build step are built first, once
+	// per commit; a failed build applies nothing.
+	var failed []*store.Build
+	if s.builds != nil {
+		b, failed, err = s.buildsFor(ctx, slug, r, newPins, req.Elements, author(c))
+		if err == nil && len(failed) == 0 {
+			p, err = s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: req.Elements})
+		}
+	}
+	res := &jobs.Result{}
+	if err == nil && len(failed) == 0 {
+		res, err = s.cluster.Apply(ctx, p, jobs.ApplyOptions{Prune: req.Prune})
+	}
 	status, summary := "succeeded", ""
 	switch {
 	case err != nil:
 		status, summary = "failed", err.Error()
+	case len(failed) > 0:
+		status, summary = "failed", buildFailure(failed)
 	case !res.OK():
 		status, summary = "failed", applySummary(res)
 	default:
@@ -211,14 +239,14 @@ func (s *Server) deploy(c *gin.Context) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var warnings []string
-	if err == nil && res.OK() {
+	if err == nil && len(failed) == 0 && res.OK() {
 		for _, c := range newPins {
 			if perr := s.store.SetElementCommit(fctx, slug, c); perr != nil {
 				s.log.Warn("record an element's commit", "project", slug, "element", c.Element, "error", perr)
 			}
 		}
 	}
-	if err == nil {
+	if err == nil && len(failed) == 0 {
 		// The project's alert routes follow its jobs. A failure to load
 		// them does not undo the deploy, which has happened: it is
 		// reported with it, in the answer and the deployment's summary.
@@ -241,18 +269,42 @@ func (s *Server) deploy(c *gin.Context) error {
 	d.Status, d.Summary = status, summary
 	s.metrics.deploys.WithLabelValues("deploy", status).Inc()
 	s.audit(c, slug, "deploy", fmt.Sprintf("revision %d: %s", r.Number, summary))
-	if err == nil {
+	if err == nil && len(failed) == 0 {
 		if sc, derr := schema.Decode("", []byte(r.YAML)); derr == nil {
 			s.follow(slug, sc, b)
 		}
 	}
 	s.hub.publishDeployment(slug, d)
-	s.hub.watch(slug, b) // follow the new jobs' status
+	if len(failed) > 0 {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "build_failed", Message: summary,
+			Extra: map[string]any{"builds": failed, "deployment": d}}
+	}
+	if b != nil {
+		s.hub.watch(slug, b) // follow the new jobs' status
+	}
 	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusAccepted, gin.H{"deployment": d, "items": res.Items, "warnings": nonNil(warnings)})
 	return nil
+}
+
+// buildsFor builds what a user's deploy of revision r needs, with the
+// elements built from source at the commits they run (newPins for those
+// pinned by this deploy), and returns the bundle with every artifact.
+func (s *Server) buildsFor(ctx context.Context, slug string, r *store.Revision, newPins []store.ElementCommit, scope []string, actor string) (*translator.Bundle, []*store.Build, error) {
+	sc, err := schema.Decode("", []byte(r.YAML))
+	if err != nil {
+		return nil, nil, err
+	}
+	shas := s.pins(ctx, slug)
+	if shas == nil {
+		shas = map[string]string{}
+	}
+	for _, c := range newPins {
+		shas[c.Element] = c.SHA
+	}
+	return s.withBuilds(ctx, slug, sc, shas, scope, store.TriggerUser, actor)
 }
 
 func applySummary(res *jobs.Result) string {

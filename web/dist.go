@@ -185,12 +185,22 @@ func (s *Server) serveDist(c *gin.Context) {
 // from /dist with its checksum. Only Linux clients run Nomad's exec
 // drivers, so the default needs serve to run on linux too.
 func (s *Server) logshipOptions() translator.LogshipOptions {
+	if s.lokiURL == "" {
+		return s.logship
+	}
+	return s.helperOptions()
+}
+
+// helperOptions say how a task runs this server's binary on a client (the
+// logship sidecar, a build's cache and upload tasks): the operator's
+// settings, or else, under exec and raw_exec, the binary from /dist.
+func (s *Server) helperOptions() translator.LogshipOptions {
 	o := s.logship
-	if s.lokiURL == "" || o.Command != "" || o.ArtifactURL != "" || s.publicURL == "" || runtime.GOOS != "linux" {
+	if o.Command != "" || o.ArtifactURL != "" || s.publicURL == "" || runtime.GOOS != "linux" {
 		return o
 	}
 	if err := s.dist.prepare(); err != nil {
-		s.log.Warn("cannot offer this binary to clients; the logship sidecar falls back to the release download", "error", err)
+		s.log.Warn("cannot offer this binary to clients; they fall back to the release download", "error", err)
 		return o
 	}
 	o.ArtifactURL = s.publicURL + "/dist/" + s.dist.tarName()

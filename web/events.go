@@ -271,6 +271,18 @@ func (h *Hub) deliverDeployment(slug string, d *store.Deployment) {
 	h.publish(slug, encodeEvent("deployment", d))
 }
 
+// publishBuild tells subscribers here and on other replicas that a build
+// started or ended.
+func (h *Hub) publishBuild(slug string, b *store.Build) {
+	h.deliverBuild(slug, b)
+	h.relay.announce(relayMessage{Kind: relayBuild, Project: slug, Build: b.ID})
+}
+
+// deliverBuild sends a build event to this replica's subscribers.
+func (h *Hub) deliverBuild(slug string, b *store.Build) {
+	h.publish(slug, encodeEvent("build", b))
+}
+
 // revisionSaved tells subscribers here and on other replicas about a new
 // revision.
 func (h *Hub) revisionSaved(slug string, r *store.Revision) {
@@ -422,18 +434,24 @@ func (h *Hub) close() {
 }
 
 // events streams a project's events as Server-Sent Events.
+// sse starts a server-sent event stream: its headers, unbuffered by
+// proxies.
+func sse(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	c.Writer.WriteHeader(http.StatusOK)
+}
+
 func (s *Server) events(c *gin.Context) error {
 	slug := c.Param("p")
 	if _, err := s.store.GetProject(c.Request.Context(), slug); err != nil {
 		return err
 	}
 	w := c.Writer
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Connection", "keep-alive")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	sse(c)
 	sub, cancel := s.hub.subscribe(slug)
 	defer cancel()
 	if _, err := fmt.Fprint(w, ": connected\n\n"); err != nil {

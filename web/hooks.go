@@ -314,6 +314,22 @@ func (s *Server) pins(ctx context.Context, slug string) map[string]string {
 	return m
 }
 
+// commits are the commits sc's elements built from source deploy at: a
+// source.ref that is a full commit SHA (a CI pipeline pinning what it
+// tested), else the commit pins records.
+func commits(sc *schema.Schema, pins map[string]string) map[string]string {
+	out := make(map[string]string, len(pins))
+	for k, v := range pins {
+		out[k] = v
+	}
+	for i := range sc.Elements {
+		if src := sc.Elements[i].Source; src != nil && gitSHA(src.Ref) {
+			out[sc.Elements[i].ID] = strings.ToLower(src.Ref)
+		}
+	}
+	return out
+}
+
 // deployQueued deploys one element at one commit from the queue: the head
 // revision, with every element built from source pinned to the commit it
 // runs and this one to the new commit, recorded as a deployment with its
@@ -335,10 +351,6 @@ func (s *Server) deployQueued(ctx context.Context, q store.QueuedDeploy) error {
 		shas = map[string]string{}
 	}
 	shas[q.Element] = q.SHA
-	b, err := s.translateWith(sc, shas)
-	if err != nil {
-		return err
-	}
 	author := q.Trigger + ":" + q.Actor
 	d, err := s.store.CreateDeployment(ctx, store.Deployment{Project: q.Project, Revision: r.Number, Action: "deploy", Author: author,
 		Status: "running", Trigger: q.Trigger, GitSHA: q.SHA})
@@ -347,10 +359,18 @@ func (s *Server) deployQueued(ctx context.Context, q store.QueuedDeploy) error {
 	}
 	s.hub.publishDeployment(q.Project, d)
 	status, summary := "succeeded", ""
-	p, err := s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: []string{q.Element}})
+	// The element is built first when it has a build step; a failed
+	// build leaves what runs as it is.
+	b, failed, err := s.withBuilds(ctx, q.Project, sc, shas, []string{q.Element}, q.Trigger, q.Actor)
+	var p *jobs.Plan
+	if err == nil && len(failed) == 0 {
+		p, err = s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: []string{q.Element}})
+	}
 	switch {
 	case err != nil:
 		status, summary = "failed", err.Error()
+	case len(failed) > 0:
+		status, summary = "failed", buildFailure(failed)
 	case len(p.Problems) > 0:
 		status, summary = "failed", "the plan has problems: "+strings.Join(p.Problems, "; ")
 	default:
@@ -382,8 +402,10 @@ func (s *Server) deployQueued(ctx context.Context, q store.QueuedDeploy) error {
 		s.log.Warn("audit log write failed", "action", "deploy", "project", q.Project, "error", err)
 	}
 	s.hub.publishDeployment(q.Project, d)
-	s.hub.watch(q.Project, b)
-	s.follow(q.Project, sc, b)
+	if b != nil {
+		s.hub.watch(q.Project, b)
+		s.follow(q.Project, sc, b)
+	}
 	if status != "succeeded" {
 		return errors.New(summary)
 	}
@@ -398,11 +420,36 @@ func firstLine(s string) string {
 	return s
 }
 
-// translateWith translates with elements pinned to commits.
-func (s *Server) translateWith(sc *schema.Schema, shas map[string]string) (*translator.Bundle, error) {
+// translateWith translates with elements pinned to commits, each
+// starting from its built artifact where there is one at its commit.
+func (s *Server) translateWith(ctx context.Context, slug string, sc *schema.Schema, shas map[string]string) (*translator.Bundle, error) {
+	shas = commits(sc, shas)
+	arts, _ := s.builds.artifacts(ctx, slug, sc, shas, nil)
+	return s.translateArtifacts(sc, shas, arts)
+}
+
+func (s *Server) translateArtifacts(sc *schema.Schema, shas map[string]string, arts map[string]translator.Artifact) (*translator.Bundle, error) {
 	opts := s.translateOptions()
 	opts.GitSHAs = shas
+	opts.Artifacts = arts
 	return translator.Translate(sc, s.reg, opts)
+}
+
+// withBuilds builds, before a deploy, what the elements in scope (every
+// element when empty) need: those built from source that have no artifact
+// at their commit. It returns the bundle translated with every artifact
+// there is, or, when a build failed, the failed builds and no bundle:
+// nothing must be applied then, so what runs stays as it is.
+func (s *Server) withBuilds(ctx context.Context, slug string, sc *schema.Schema, shas map[string]string, scope []string, trigger, actor string) (*translator.Bundle, []*store.Build, error) {
+	shas = commits(sc, shas)
+	arts, needs := s.builds.artifacts(ctx, slug, sc, shas, scope)
+	if len(needs) > 0 {
+		if failed := s.builds.buildAll(ctx, slug, sc, needs, trigger, actor, arts); len(failed) > 0 {
+			return nil, failed, nil
+		}
+	}
+	b, err := s.translateArtifacts(sc, shas, arts)
+	return b, nil, err
 }
 
 // pollGit checks every auto-deploy element's branch once, and queues a
@@ -551,7 +598,7 @@ func (s *Server) pinHeads(ctx context.Context, slug string, r *store.Revision, b
 	if len(fresh) == 0 {
 		return nil, b, nil
 	}
-	nb, err := s.translateWith(sc, pins)
+	nb, err := s.translateWith(ctx, slug, sc, pins)
 	if err != nil {
 		return nil, b, err
 	}

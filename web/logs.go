@@ -173,12 +173,7 @@ func (s *Server) tailLogs(c *gin.Context) error {
 	}
 
 	w := c.Writer
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Connection", "keep-alive")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	sse(c)
 	if _, err := fmt.Fprint(w, ": connected\n\n"); err != nil {
 		return nil
 	}

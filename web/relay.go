@@ -63,6 +63,7 @@ const (
 	relayRevision   = "revision"
 	relayDeployment = "deployment"
 	relayDeleted    = "deleted"
+	relayBuild      = "build"
 )
 
 // relayMessage is the payload of one notification.
@@ -72,6 +73,7 @@ type relayMessage struct {
 	Project    string `json:"p"`
 	Revision   int64  `json:"r,omitempty"`
 	Deployment int64  `json:"d,omitempty"`
+	Build      int64  `json:"b,omitempty"`
 }
 
 // relay announces this replica's events and delivers the others'.
@@ -214,6 +216,13 @@ func (r *relay) deliver(ctx context.Context, m relayMessage) {
 			return
 		}
 		r.h.deliverDeployment(m.Project, d)
+	case relayBuild:
+		b, err := r.h.s.store.GetBuild(rctx, m.Project, m.Build)
+		if err != nil {
+			r.readFailed(m, err)
+			return
+		}
+		r.h.deliverBuild(m.Project, b)
 	case relayDeleted:
 		r.h.forget(m.Project)
 	}

@@ -110,7 +110,9 @@ func (s *Server) table() []route {
 		{"GET", "/projects/:p/secrets/:element", ruleDeployer, short, s.listSecrets},
 		{"PUT", "/projects/:p/secrets/:element/:name", ruleDeployer, short, s.setSecret},
 		{"POST", "/projects/:p/plan", ruleDeployer, long, s.plan},
-		{"POST", "/projects/:p/deploy", ruleDeployer, long, s.deploy},
+		// No deadline from the route: a deploy bounds its own time (it may
+		// build first) and runs to its end if the client leaves.
+		{"POST", "/projects/:p/deploy", ruleDeployer, 0, s.deploy},
 		{"POST", "/projects/:p/rollback", ruleDeployer, long, s.rollback},
 		{"POST", "/projects/:p/destroy", ruleAdmin, long, s.destroy},
 		{"GET", "/projects/:p/events", ruleViewer, 0, s.events},
@@ -118,6 +120,9 @@ func (s *Server) table() []route {
 		{"GET", "/projects/:p/logs/tail", ruleViewer, 0, s.tailLogs},
 		{"GET", "/projects/:p/hooks", ruleAdmin, short, s.getHooks},
 		{"POST", "/projects/:p/hooks/rotate", ruleAdmin, short, s.rotateHooks},
+		{"GET", "/projects/:p/builds", ruleViewer, short, s.listBuilds},
+		{"GET", "/projects/:p/builds/:id", ruleViewer, short, s.getBuild},
+		{"GET", "/projects/:p/builds/:id/log", ruleViewer, 0, s.buildLog},
 		{"GET", "/projects/:p/metrics", ruleViewer, short, s.metricsRange},
 		{"GET", "/projects/:p/metrics/now", ruleViewer, short, s.metricsNow},
 		{"GET", "/projects/:p/alerts", ruleViewer, short, s.listAlerts},
@@ -161,6 +166,10 @@ func (s *Server) routes() *gin.Engine {
 	// Git webhooks: public, authenticated by the payload's signature
 	// against the project's secret (see hooks.go).
 	r.POST("/hooks/git/:project", s.timeout(RequestTimeout), s.wrap(s.gitHook))
+	// Build artifacts: Nomad clients download with the link's signature,
+	// build jobs upload with a one-time token (see builds.go).
+	r.GET("/artifacts/:project/:element/:file", s.artifactFile)
+	r.PUT("/artifacts/:project/:element/:file", s.uploadArtifact)
 	ui := s.ui()
 	r.NoRoute(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/api/") {

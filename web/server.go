@@ -80,6 +80,8 @@ type Config struct {
 	ElementMetrics MetricsConfig
 	// Autodeploy wires deploys from git.
 	Autodeploy AutodeployConfig
+	// Builds turns on building elements from source once per commit.
+	Builds BuildsConfig
 }
 
 // Server is the HTTP API and the editor.
@@ -99,6 +101,8 @@ type Server struct {
 	// retention is Config.DeletedRetention.
 	retention time.Duration
 	publicURL string
+	// builds builds elements from source once per commit; nil when off.
+	builds *builder
 	// trustedProxies is Config.TrustedProxies.
 	trustedProxies []string
 	limiter        *signInLimiter
@@ -167,6 +171,7 @@ func New(cfg Config) *Server {
 	s.prometheus, s.rules = cfg.ElementMetrics.Prometheus, cfg.ElementMetrics.Rules
 	s.sampler = s.newSampler(cfg.ElementMetrics)
 	s.sealer = cfg.Autodeploy.Sealer
+	s.builds = s.newBuilder(cfg.Builds)
 	if s.sealer != nil && s.cluster != nil {
 		s.worker = &autodeploy.Worker{Store: s.store, Deploy: s.deployQueued, Owner: cfg.Autodeploy.Owner, Log: s.log,
 			Settle: cfg.Autodeploy.Settle, Lease: cfg.Autodeploy.Lease, Slots: cfg.Autodeploy.Slots}
@@ -227,10 +232,11 @@ func (s *Server) recover() gin.HandlerFunc {
 }
 
 // limitBody caps request bodies; reading past the cap fails the handler's
-// decode, which answers 413.
+// decode, which answers 413. Artifact uploads have their own, larger cap.
 func (s *Server) limitBody() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.Body != nil {
+		upload := c.Request.Method == http.MethodPut && strings.HasPrefix(c.Request.URL.Path, "/artifacts/")
+		if c.Request.Body != nil && !upload {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
 		}
 		c.Next()

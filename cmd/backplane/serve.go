@@ -36,6 +36,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var af alertFlags
 	var mf metricFlags
 	var gf gitFlags
+	var bf buildFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the web editor and the API",
@@ -154,9 +155,13 @@ then purged.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			buildCfg, err := bf.build(dataDir)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
 			srv := web.New(web.Config{Store: st, Registry: reg, Cluster: cluster, LokiURL: lokiURL, Loki: loki, Logger: log,
 				Version: version, DeletedRetention: retention, PublicURL: publicURL, TrustedProxies: trustedProxies, Logship: logship,
-				Alerts: alertCfg, ElementMetrics: metricCfg, Autodeploy: gitCfg})
+				Alerts: alertCfg, ElementMetrics: metricCfg, Autodeploy: gitCfg, Builds: buildCfg})
 			defer srv.Close()
 			go srv.Start(ctx)
 			go srv.PollGit(ctx, pollEvery)
@@ -209,6 +214,7 @@ then purged.`,
 	af.register(f)
 	mf.register(f)
 	gf.register(f)
+	bf.register(f)
 	f.StringVar(&publicURL, "public-url", os.Getenv("BACKPLANE_PUBLIC_URL"), "where browsers and clients reach serve, for sign-in links (env BACKPLANE_PUBLIC_URL; default the listen address)")
 	f.StringVar(&adminTokenFile, "admin-token-file", os.Getenv("BACKPLANE_ADMIN_TOKEN_FILE"),
 		"file holding the bootstrap admin API token (env BACKPLANE_ADMIN_TOKEN_FILE; or the token itself in BACKPLANE_ADMIN_TOKEN)")
