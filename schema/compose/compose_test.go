@@ -207,7 +207,11 @@ func TestErrors(t *testing.T) {
 // TestSecretValuesStayOut checks that no warning carries a secret's value.
 func TestSecretValuesStayOut(t *testing.T) {
 	dir := t.TempDir()
-	body := "services:\n  api:\n    image: acme/api\n    ports: [\"8080:8080\"]\n    environment:\n      STRIPE_API_KEY: sk_live_abc123\n      SENTRY_DSN: https://k3y@sentry.io/1\n      UPSTREAM: https://user:pa55w0rd@partner.example.com/v1\n"
+	body := "services:\n  api:\n    image: acme/api\n    ports: [\"8080:8080\"]\n    environment:\n      STRIPE_API_KEY: sk_live_abc123\n      SENTRY_DSN: https://k3y@sentry.io/1\n      UPSTREAM: https://user:pa55w0rd@partner.example.com/v1\n" +
+		"      CALLBACK: http://hooks:9000/in?token=qu3ryt0k\n" +
+		"  hooks: {image: acme/hooks, expose: ['9000']}\n" +
+		"  cache: {image: redis, command: redis-server --requirepass s3cretcmd}\n" +
+		"  built: {build: 'https://x:ghp_tok3n@github.com/acme/x.git#main', command: node server.js}\n"
 	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +220,7 @@ func TestSecretValuesStayOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _ := s.EncodeYAML()
-	for _, secret := range []string{"sk_live_abc123", "k3y", "pa55w0rd"} {
+	for _, secret := range []string{"sk_live_abc123", "k3y", "pa55w0rd", "qu3ryt0k", "s3cretcmd", "ghp_tok3n"} {
 		if bytes.Contains(out, []byte(secret)) {
 			t.Errorf("the schema holds the secret %q:\n%s", secret, out)
 		}
@@ -226,7 +230,7 @@ func TestSecretValuesStayOut(t *testing.T) {
 			}
 		}
 	}
-	if got, want := s.Elements[0].Secrets, []string{"SENTRY_DSN", "STRIPE_API_KEY", "UPSTREAM"}; !cmp.Equal(got, want) {
+	if got, want := s.Element("api").Secrets, []string{"SENTRY_DSN", "STRIPE_API_KEY", "UPSTREAM"}; !cmp.Equal(got, want) {
 		t.Errorf("secrets = %v, want %v", got, want)
 	}
 }

@@ -21,10 +21,11 @@ type ref struct {
 	target string
 	url    bool   // a URL (postgres://db:5432/app), not a bare host
 	path   string // the URL's path, lost in the connection
+	query  bool   // the URL has a query, lost too
 }
 
 // hostVar matches env names that hold a host name.
-var hostVar = regexp.MustCompile(`HOST|ADDR|SERVER|ENDPOINT|BROKER|NODES?$|SERVICE`)
+var hostVar = regexp.MustCompile(`HOST|ADDR|SERVER|ENDPOINT|BROKER|NODES?$`)
 
 // hostPort matches host or host:port items, comma-separated.
 var hostPort = regexp.MustCompile(`^[A-Za-z0-9._-]+(:[0-9]{1,5})?$`)
@@ -54,11 +55,7 @@ func (c *converter) refsIn(from, env, value string, aliases map[string]string) [
 				h = hp[:i]
 			}
 			if t := host(h); t != "" {
-				p := u.Path
-				if u.RawQuery != "" {
-					p += "?" + u.RawQuery
-				}
-				out = append(out, ref{env: env, target: t, url: true, path: p})
+				out = append(out, ref{env: env, target: t, url: true, path: u.Path, query: u.RawQuery != ""})
 			}
 		}
 		return out
@@ -193,8 +190,12 @@ func (c *converter) connection(sv *service, to string, t *target) (schema.Connec
 		key := "environment." + r.env
 		switch {
 		case r.env == conn.Env:
-			if r.path != "" && r.path != "/" && !isDatastore(dst.elem.Kind) {
+			switch {
+			case isDatastore(dst.elem.Kind):
+			case r.path != "" && r.path != "/":
 				c.warn(sv.name, key, "the connection injects %s as http://HOST:PORT, without the path %s", r.env, r.path)
+			case r.query:
+				c.warn(sv.name, key, "the connection injects %s as http://HOST:PORT, without the URL's query", r.env)
 			}
 		case r.url:
 			c.warn(sv.name, key, "dropped: it names %s too, and the connection injects one variable, %s", to, injected)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -307,7 +308,7 @@ func (c *converter) datastore(sv *service, im image) {
 		if len(svc.Command) == 0 {
 			key = "entrypoint"
 		}
-		c.warn(name, key, "not carried over: %s runs its image's own command (%s)", e.Kind, shellJoin(append(append([]string{}, svc.Entrypoint...), svc.Command...)))
+		c.warn(name, key, "not carried over: %s runs its image's own command", e.Kind)
 	}
 }
 
@@ -346,6 +347,10 @@ func (c *converter) build(proj string, sv *service, port int, command []string) 
 	e, name, svc := sv.elem, sv.name, sv.cfg
 	b := svc.Build
 	if repo, ref, dir, ok := gitContext(b.Context); ok {
+		if stripped, had := stripUserinfo(repo); had {
+			c.warn(name, "build.context", "the credentials in the URL are not carried over: name a token secret in source.auth instead")
+			repo = stripped
+		}
 		kind := ""
 		if len(command) > 0 {
 			kind = runtimes[strings.ToLower(baseName(command[0]))]
@@ -364,7 +369,7 @@ func (c *converter) build(proj string, sv *service, port int, command []string) 
 			}
 			return
 		}
-		c.warn(name, "build.context", "not carried over: %s is built from a Dockerfile, and its command does not say which runtime to build from source with (Node.js, Python or Go); build and push the image, or set kind and source", b.Context)
+		c.warn(name, "build.context", "not carried over: %s is built from a Dockerfile, and its command does not say which runtime to build from source with (Node.js, Python or Go); build and push the image, or set kind and source", repo)
 	} else {
 		c.warn(name, "build", "not carried over: a local build context (%s) cannot be built by the cluster; build and push the image, then set image", relPath(c.dir, b.Context))
 	}
@@ -374,6 +379,16 @@ func (c *converter) build(proj string, sv *service, port int, command []string) 
 		c.warn(name, "image", "%s stands in for the image the build would make; push it to a registry the cluster pulls from, or change it", img)
 	}
 	c.plain(sv, img, port, command)
+}
+
+// stripUserinfo removes user:token@ from an https URL.
+func stripUserinfo(repo string) (string, bool) {
+	u, err := url.Parse(repo)
+	if err != nil || u.User == nil || strings.HasPrefix(repo, "git@") || u.Scheme == "ssh" {
+		return repo, false
+	}
+	u.User = nil
+	return u.String(), true
 }
 
 var commitID = regexp.MustCompile(`^[0-9a-f]{40}$`)

@@ -40,7 +40,7 @@ var datastores = map[string]datastore{
 	kindMongo: {port: 27017, export: "MONGODB_URL", volumePath: "/data/db",
 		credVars: []string{"MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD", "MONGO_INITDB_DATABASE"}},
 	kindRedis: {port: 6379, export: "REDIS_URL", volumePath: "/data",
-		credVars: []string{"REDIS_PASSWORD", "REDIS_ARGS"}},
+		credVars: []string{"REDIS_PASSWORD"}},
 	kindRabbit: {port: 5672, export: "AMQP_URL", volumePath: "/var/lib/rabbitmq",
 		credVars: []string{"RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "RABBITMQ_DEFAULT_VHOST"}},
 }
