@@ -14,6 +14,7 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/backplane-dev/backplane/test/agent"
+	"github.com/backplane-dev/backplane/test/sinks"
 )
 
 // buildScript is an element's build step: it writes a fresh build ID, and
@@ -49,6 +50,7 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 const buildSchemaYAML = `version: 1
 project: gitb
 defaults: { driver: raw_exec }
+receivers: { team: { webhook: { url: %q } } }
 elements:
   - id: api
     kind: app.python
@@ -57,22 +59,39 @@ elements:
     scale: { count: 2 }
     health: { http: /, interval: 1s, timeout: 1s, min_healthy_time: 1s }
     resources: { cpu: 50, memory: 64 }
+    alerts: { receivers: [team] }
 `
 
 // TestBuildOnce deploys an element built from source with two instances
 // on a real Nomad from a real git repository, through the CLI and serve:
 // one build job runs, both instances serve its build ID, and restarting
 // one rebuilds nothing; a commit whose build fails exits 1 naming the
-// build with its last log lines and leaves both instances on the old
-// build; the next good commit builds with the cache the first one left.
+// build with its last log lines, leaves both instances on the old build
+// and raises BuildFailed at the element's receiver through a real
+// Alertmanager; the next good commit builds with the cache the first one
+// left and resolves the alert.
 func TestBuildOnce(t *testing.T) {
 	agent.Require(t, "git", "python3")
 	gd := agent.StartGitDaemon(t)
 	repo := gd.NewRepo(t, "builds")
 	sha1 := repo.Commit(t, map[string]string{"app.py": buildApp, "build.py": buildScript}, "First", "Ann <ann@example.com>")
 	n := agent.StartNomad(t, agent.NomadOptions{})
+	am := agent.StartAlertmanager(t, "global:\n  resolve_timeout: 5m\nroute:\n  receiver: default\nreceivers:\n  - name: default\n")
+	hook := sinks.NewHTTP(t)
 	s := serve(t, "NOMAD_ADDR="+n.Addr, "NOMAD_REGION=", "NOMAD_TOKEN=", "CONSUL_HTTP_ADDR=", "VAULT_ADDR=", "BACKPLANE_GIT_POLL=0",
-		"BACKPLANE_LOGSHIP_COMMAND="+backplane(t))
+		"BACKPLANE_LOGSHIP_COMMAND="+backplane(t),
+		"BACKPLANE_ALERTMANAGER_URL="+am.URL, "BACKPLANE_ALERTMANAGER_CONFIG="+am.ConfigPath, "BACKPLANE_ALERTMANAGER_SECRETS="+am.SecretsDir,
+		"BACKPLANE_ALERT_GROUP_WAIT=1s", "BACKPLANE_ALERT_GROUP_INTERVAL=1s", "BACKPLANE_ALERT_REPEAT_INTERVAL=1h")
+	buildAlert := func(status string) func(sinks.Webhook) bool {
+		return func(w sinks.Webhook) bool {
+			for _, a := range w.Alerts {
+				if a.Labels["alertname"] == "BuildFailed" && a.Status == status && a.Labels["element"] == "api" && a.Labels["project"] == "gitb" {
+					return true
+				}
+			}
+			return false
+		}
+	}
 	if code, _, out := s.call(t, "POST", "/projects", `{"slug":"gitb"}`, "Content-Type", "application/json"); code != http.StatusCreated {
 		t.Fatalf("create project: %d %s", code, out)
 	}
@@ -81,17 +100,17 @@ func TestBuildOnce(t *testing.T) {
 	env := []string{"NOMAD_ADDR=http://127.0.0.1:1", "BACKPLANE_SERVER=" + s.URL, "BACKPLANE_TOKEN=" + testAdminToken}
 	deployAt := func(sha string) (int, string) {
 		t.Helper()
-		if err := os.WriteFile(file, fmt.Appendf(nil, buildSchemaYAML, repo.URL, sha), 0o644); err != nil {
+		if err := os.WriteFile(file, fmt.Appendf(nil, buildSchemaYAML, hook.URL, repo.URL, sha), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return runCLI(t, env, "", "deploy", "-f", file, "--wait", "--timeout", "3m")
 	}
 
 	// The plan says api needs a build.
-	if err := os.WriteFile(file, fmt.Appendf(nil, buildSchemaYAML, repo.URL, sha1), 0o644); err != nil {
+	if err := os.WriteFile(file, fmt.Appendf(nil, buildSchemaYAML, hook.URL, repo.URL, sha1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]string{"yaml": fmt.Sprintf(buildSchemaYAML, repo.URL, sha1)})
+	body, _ := json.Marshal(map[string]string{"yaml": fmt.Sprintf(buildSchemaYAML, hook.URL, repo.URL, sha1)})
 	if code, _, out := s.call(t, "POST", "/projects/gitb/plan", string(body), "Content-Type", "application/json"); code != http.StatusOK ||
 		!strings.Contains(out, `"builds":[{"element":"api","sha":"`+sha1+`"}]`) {
 		t.Errorf("plan: %d %s", code, out)
@@ -152,6 +171,10 @@ func TestBuildOnce(t *testing.T) {
 	if now := answers(t, n, "gitb-api"); !slices.Equal(now, first) {
 		t.Errorf("after a failed build the instances answer %q, want %q", now, first)
 	}
+	w := hook.WaitWebhook(t, time.Minute, buildAlert("firing"))
+	if d := w.Alerts[0].Annotations["description"]; !strings.Contains(d, "ERROR: cannot compile main.py") || !strings.Contains(d, sha2) {
+		t.Errorf("BuildFailed description: %q", d)
+	}
 	code2, _, list := s.call(t, "GET", "/projects/gitb/builds?element=api", "")
 	var builds struct {
 		Builds []struct {
@@ -176,6 +199,7 @@ func TestBuildOnce(t *testing.T) {
 	if len(third) != 2 || third[0] != third[1] || !strings.HasSuffix(third[0], " "+sha3) || !strings.Contains(third[0], "cache=1") {
 		t.Errorf("after the fix the instances answer %q, want one new build at %s that found the first build's cache", third, sha3[:7])
 	}
+	hook.WaitWebhook(t, time.Minute, buildAlert("resolved"))
 }
 
 // buildJobs lists the build jobs Nomad has.

@@ -19,6 +19,7 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/backplane-dev/backplane/jobs"
+	"github.com/backplane-dev/backplane/observe/alerts"
 	"github.com/backplane-dev/backplane/schema"
 	"github.com/backplane-dev/backplane/store"
 	"github.com/backplane-dev/backplane/store/artifacts"
@@ -179,10 +180,9 @@ func (b *builder) planned(ctx context.Context, slug string, sc *schema.Schema, s
 }
 
 // buildAll builds each need, side by side, and adds the artifacts to
-// arts. It returns the builds that failed.
-func (b *builder) buildAll(ctx context.Context, slug string, sc *schema.Schema, needs []buildNeed, trigger, actor string, arts map[string]translator.Artifact) []*store.Build {
+// arts. It returns the builds that succeeded and those that failed.
+func (b *builder) buildAll(ctx context.Context, slug string, sc *schema.Schema, needs []buildNeed, trigger, actor string, arts map[string]translator.Artifact) (built, failed []*store.Build) {
 	var mu sync.Mutex
-	var failed []*store.Build
 	var wg sync.WaitGroup
 	for _, n := range needs {
 		wg.Go(func() {
@@ -195,13 +195,39 @@ func (b *builder) buildAll(ctx context.Context, slug string, sc *schema.Schema, 
 			case got.Status != store.BuildSucceeded:
 				failed = append(failed, got)
 			default:
+				built = append(built, got)
 				arts[n.Element] = translator.Artifact{URL: b.downloadURL(artifactKey(slug, n.Element, n.SHA)), SHA256: got.Digest}
 			}
 		})
 	}
 	wg.Wait()
-	slices.SortFunc(failed, func(x, y *store.Build) int { return strings.Compare(x.Element, y.Element) })
-	return failed
+	byElement := func(x, y *store.Build) int { return strings.Compare(x.Element, y.Element) }
+	slices.SortFunc(built, byElement)
+	slices.SortFunc(failed, byElement)
+	return built, failed
+}
+
+// buildSummary says what a deploy built, for its record: "built api at
+// abc1234 in 12.3s (4.1 MB); ".
+func buildSummary(built []*store.Build) string {
+	var b strings.Builder
+	for _, x := range built {
+		fmt.Fprintf(&b, "built %s at %s in %s (%s); ", x.Element, short(x.SHA),
+			x.FinishedAt.Sub(x.StartedAt).Round(100*time.Millisecond), humanBytes(x.Size))
+	}
+	return b.String()
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // build builds one element at one commit, or waits for the build of it
@@ -301,12 +327,33 @@ func (b *builder) run(ctx context.Context, slug string, sc *schema.Schema, n bui
 		return nil, fmt.Errorf("build %s: record the outcome: %w", n.Element, err)
 	}
 	b.s.hub.publishBuild(slug, done)
+	b.s.buildAlert(done)
 	b.s.log.Info("build ended", "project", slug, "element", n.Element, "sha", n.SHA, "status", done.Status,
 		"duration", time.Since(started).Round(time.Millisecond), "size", done.Size, "error", done.Error)
 	if done.Status == store.BuildSucceeded {
 		go b.prune(context.WithoutCancel(ctx), slug, n.Element, region, namespace, sc.Project+"-"+n.Element)
 	}
 	return done, nil
+}
+
+// buildAlert raises BuildFailed to the element's receivers when a build
+// failed, and resolves it when a later build of the element succeeds.
+func (s *Server) buildAlert(b *store.Build) {
+	if s.alerts == nil {
+		return
+	}
+	k := alerts.Key{Project: b.Project, Element: b.Element, Region: b.Region}
+	if b.Status == store.BuildSucceeded {
+		s.alerts.bridge.Event(k, alerts.BuildFailed, "warning", "", "", false)
+		return
+	}
+	tail := b.LogTail
+	if lines := strings.Split(tail, "\n"); len(lines) > 10 {
+		tail = strings.Join(lines[len(lines)-10:], "\n")
+	}
+	s.alerts.bridge.Event(k, alerts.BuildFailed, "warning",
+		fmt.Sprintf("The build of %s at %s failed in %s", b.Element, short(b.SHA), b.Project),
+		fmt.Sprintf("Build %d of %s/%s at commit %s failed: %s. What runs was left as it was.\n%s", b.ID, b.Project, b.Element, b.SHA, b.Error, tail), true)
 }
 
 // logTail reads the last lines of a build's log.
@@ -365,6 +412,27 @@ func (b *builder) prune(ctx context.Context, slug, element, region, namespace, j
 		}
 		if err := b.s.store.PruneBuild(ctx, slug, bd.ID); err != nil {
 			b.s.log.Warn("build retention: record a pruned build", "project", slug, "build", bd.ID, "error", err)
+		}
+	}
+}
+
+// forget deletes a deleted project's artifacts and build caches (its
+// builds went with it from the store). A project made later with the slug
+// starts with none.
+func (b *builder) forget(ctx context.Context, slug string) {
+	if b == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, ClusterTimeout)
+	defer cancel()
+	infos, err := b.store.List(ctx, slug+"/")
+	if err != nil {
+		b.s.log.Warn("delete a deleted project's artifacts", "project", slug, "error", err)
+		return
+	}
+	for _, in := range infos {
+		if err := b.store.Delete(ctx, in.Key); err != nil {
+			b.s.log.Warn("delete a deleted project's artifact", "key", in.Key, "error", err)
 		}
 	}
 }

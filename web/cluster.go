@@ -213,13 +213,14 @@ func (s *Server) deploy(c *gin.Context) error {
 	s.hub.publishDeployment(slug, d)
 	// Elements built from source with a build step are built first, once
 	// per commit; a failed build applies nothing.
-	var failed []*store.Build
+	var bs builds
 	if s.builds != nil {
-		b, failed, err = s.buildsFor(ctx, slug, r, newPins, req.Elements, author(c))
-		if err == nil && len(failed) == 0 {
+		b, bs, err = s.buildsFor(ctx, slug, r, newPins, req.Elements, author(c))
+		if err == nil && len(bs.failed) == 0 {
 			p, err = s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: req.Elements})
 		}
 	}
+	failed := bs.failed
 	res := &jobs.Result{}
 	if err == nil && len(failed) == 0 {
 		res, err = s.cluster.Apply(ctx, p, jobs.ApplyOptions{Prune: req.Prune})
@@ -233,7 +234,7 @@ func (s *Server) deploy(c *gin.Context) error {
 	case !res.OK():
 		status, summary = "failed", applySummary(res)
 	default:
-		summary = applySummary(res)
+		summary = buildSummary(bs.built) + applySummary(res)
 	}
 	// The outcome is recorded even if the client has gone.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -292,10 +293,10 @@ func (s *Server) deploy(c *gin.Context) error {
 // buildsFor builds what a user's deploy of revision r needs, with the
 // elements built from source at the commits they run (newPins for those
 // pinned by this deploy), and returns the bundle with every artifact.
-func (s *Server) buildsFor(ctx context.Context, slug string, r *store.Revision, newPins []store.ElementCommit, scope []string, actor string) (*translator.Bundle, []*store.Build, error) {
+func (s *Server) buildsFor(ctx context.Context, slug string, r *store.Revision, newPins []store.ElementCommit, scope []string, actor string) (*translator.Bundle, builds, error) {
 	sc, err := schema.Decode("", []byte(r.YAML))
 	if err != nil {
-		return nil, nil, err
+		return nil, builds{}, err
 	}
 	shas := s.pins(ctx, slug)
 	if shas == nil {

@@ -361,7 +361,8 @@ func (s *Server) deployQueued(ctx context.Context, q store.QueuedDeploy) error {
 	status, summary := "succeeded", ""
 	// The element is built first when it has a build step; a failed
 	// build leaves what runs as it is.
-	b, failed, err := s.withBuilds(ctx, q.Project, sc, shas, []string{q.Element}, q.Trigger, q.Actor)
+	b, bs, err := s.withBuilds(ctx, q.Project, sc, shas, []string{q.Element}, q.Trigger, q.Actor)
+	failed := bs.failed
 	var p *jobs.Plan
 	if err == nil && len(failed) == 0 {
 		p, err = s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: []string{q.Element}})
@@ -384,7 +385,7 @@ func (s *Server) deployQueued(ctx context.Context, q store.QueuedDeploy) error {
 			summary = applySummary(res)
 		}
 	}
-	summary = fmt.Sprintf("%s at %s (%s): %s", q.Element, short(q.SHA), firstLine(q.Message), summary)
+	summary = fmt.Sprintf("%s at %s (%s): %s%s", q.Element, short(q.SHA), firstLine(q.Message), buildSummary(bs.built), summary)
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if status == "succeeded" {
@@ -440,17 +441,21 @@ func (s *Server) translateArtifacts(sc *schema.Schema, shas map[string]string, a
 // at their commit. It returns the bundle translated with every artifact
 // there is, or, when a build failed, the failed builds and no bundle:
 // nothing must be applied then, so what runs stays as it is.
-func (s *Server) withBuilds(ctx context.Context, slug string, sc *schema.Schema, shas map[string]string, scope []string, trigger, actor string) (*translator.Bundle, []*store.Build, error) {
+func (s *Server) withBuilds(ctx context.Context, slug string, sc *schema.Schema, shas map[string]string, scope []string, trigger, actor string) (*translator.Bundle, builds, error) {
 	shas = commits(sc, shas)
 	arts, needs := s.builds.artifacts(ctx, slug, sc, shas, scope)
+	var bs builds
 	if len(needs) > 0 {
-		if failed := s.builds.buildAll(ctx, slug, sc, needs, trigger, actor, arts); len(failed) > 0 {
-			return nil, failed, nil
+		if bs.built, bs.failed = s.builds.buildAll(ctx, slug, sc, needs, trigger, actor, arts); len(bs.failed) > 0 {
+			return nil, bs, nil
 		}
 	}
 	b, err := s.translateArtifacts(sc, shas, arts)
-	return b, nil, err
+	return b, bs, err
 }
+
+// builds are what a deploy built before applying.
+type builds struct{ built, failed []*store.Build }
 
 // pollGit checks every auto-deploy element's branch once, and queues a
 // deploy of each whose head moved from the commit it runs. Where webhooks

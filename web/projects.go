@@ -143,6 +143,7 @@ func (s *Server) deleteProject(c *gin.Context) error {
 	}
 	s.hub.projectDeleted(slug)
 	s.forgetAlerts(context.WithoutCancel(c.Request.Context()), slug)
+	s.builds.forget(context.WithoutCancel(c.Request.Context()), slug)
 	c.Status(http.StatusNoContent)
 	return nil
 }

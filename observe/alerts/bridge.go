@@ -21,7 +21,13 @@ const (
 	DeploymentFailed = "DeploymentFailed"
 	ElementDown      = "ElementDown"
 	CheckCritical    = "CheckCritical"
+	// BuildFailed is raised by Event, not from Nomad's state: a build of
+	// an element's commit failed.
+	BuildFailed = "BuildFailed"
 )
+
+// eventLasting is how long an event alert stays firing unless resolved.
+const eventLasting = 24 * time.Hour
 
 // Default thresholds; an element's alerts block overrides them.
 const (
@@ -513,6 +519,19 @@ func (b *Bridge) alert(k Key, name string, c condition, now time.Time) PostableA
 			LabelRegion: k.Region, LabelSeverity: c.severity},
 		Annotations: ann, StartsAt: since.UTC(), EndsAt: now.Add(firingFor).UTC(), GeneratorURL: EditorURL(b.cfg.PublicURL, k.Project, k.Element),
 	}
+}
+
+// Event raises (firing) or resolves an alert that comes from an event
+// rather than from Nomad's state, such as BuildFailed: it is posted once,
+// fires for a day unless resolved sooner, and is not re-posted.
+func (b *Bridge) Event(k Key, name, severity, summary, description string, firing bool) {
+	now := b.now()
+	a := b.alert(k, name, condition{severity: severity, since: now, summary: summary, description: description}, now)
+	a.EndsAt = now.Add(eventLasting).UTC()
+	if !firing {
+		a.EndsAt = now.UTC()
+	}
+	b.send(k.Project, []PostableAlert{a})
 }
 
 // EditorURL links to an element in the editor; "" without a public URL.
