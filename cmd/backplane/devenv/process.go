@@ -37,6 +37,7 @@ func startProcess(name, dir, bin string, stopSig syscall.Signal, args ...string)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	cmd.Env = childEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -87,6 +88,36 @@ func (p *process) tail(n int) string {
 		data = data[len(data)-n:]
 	}
 	return strings.TrimSpace(string(data))
+}
+
+// systemPath are the folders a peer's helpers come from: Nomad's disk
+// fingerprint runs df, and raw_exec tasks inherit the agent's PATH.
+var systemPath = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+
+// childEnv is the environment with the system folders appended to PATH
+// where missing. Peers are found on the user's PATH; what they run in turn
+// is found on this one.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env)+1)
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+			continue
+		}
+		out = append(out, kv)
+	}
+	have := map[string]bool{}
+	parts := filepath.SplitList(path)
+	for _, p := range parts {
+		have[p] = true
+	}
+	for _, p := range systemPath {
+		if !have[p] {
+			parts = append(parts, p)
+		}
+	}
+	return append(out, "PATH="+strings.Join(parts, string(os.PathListSeparator)))
 }
 
 // descendants lists the PIDs whose parent chain leads to pid.
