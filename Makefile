@@ -58,6 +58,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./observe/logship -run '^$$' -fuzz FuzzSplitLine -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./observe/logship -run '^$$' -fuzz FuzzTailConsume -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./observe/alerts -run '^$$' -fuzz FuzzMerge -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
+	$(GO) test ./cmd/backplane -run '^$$' -fuzz FuzzUntarGz -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
+	$(GO) test ./autodeploy -run '^$$' -fuzz FuzzParseHook -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
+	$(GO) test ./autodeploy -run '^$$' -fuzz FuzzNormalizeRepo -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
+	$(GO) test ./store/artifacts -run '^$$' -fuzz FuzzValidKey -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./schema/compose -run '^$$' -fuzz FuzzImport -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 
 lint: check-deps ## gofmt, go vet and the import rules

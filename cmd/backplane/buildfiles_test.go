@@ -65,3 +65,27 @@ func TestCacheRefusesEntriesOutside(t *testing.T) {
 		t.Errorf("a file was written outside the cache folder through a symlink")
 	}
 }
+
+// FuzzUntarGz: a build cache is unpacked from whatever the server (or
+// whoever answers at its URL) sends; no input may panic or write outside
+// the folder.
+func FuzzUntarGz(f *testing.F) {
+	var buf bytes.Buffer
+	src := f.TempDir()
+	_ = os.WriteFile(filepath.Join(src, "a"), []byte("x"), 0o644)
+	_ = tarGz(src, &buf)
+	f.Add(buf.Bytes())
+	f.Add([]byte{0x1f, 0x8b})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "cache")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_ = untarGz(bytes.NewReader(data), dir)
+		entries, _ := os.ReadDir(parent)
+		if len(entries) != 1 {
+			t.Fatalf("something was written beside the cache folder: %v", entries)
+		}
+	})
+}
