@@ -60,6 +60,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.AddCommand(a.importCmd())
 	root.AddCommand(a.ejectCmd())
 	root.AddCommand(a.devCmd())
+	root.AddCommand(a.buildsCmd())
 	err := root.Execute()
 	if err == nil {
 		return exitOK

@@ -64,12 +64,29 @@ func (a *app) remotePlan(r *remote, f *clusterFlags, elements []string) error {
 		Items    []*jobs.PlanItem `json:"items"`
 		Problems []string         `json:"problems"`
 		Warnings []string         `json:"warnings"`
+		Builds   []plannedBuild   `json:"builds"`
 	}
 	err = r.do(ctx, request{method: http.MethodPost, path: projectPath(src.schema.Project, "plan"), body: body, timeout: longRequest}, &resp)
 	if err != nil {
 		return r.fail(src.name, err)
 	}
 	plan := &jobs.Plan{Project: src.schema.Project, Items: resp.Items, Problems: resp.Problems, Warnings: resp.Warnings}
+	if f.jsonOut && resp.Builds != nil {
+		// The plan's JSON, with the builds a deploy would run first.
+		if err := writeJSON(a.stdout, struct {
+			*jobs.Plan
+			Builds []plannedBuild `json:"builds"`
+		}{plan, resp.Builds}); err != nil {
+			return err
+		}
+		if planBlocked(plan) {
+			return &exitError{code: exitInvalid}
+		}
+		return nil
+	}
+	if !f.jsonOut {
+		a.printPlannedBuilds(src.schema, resp.Builds)
+	}
 	return a.finishPlan(plan, f.jsonOut)
 }
 
@@ -93,9 +110,24 @@ func (a *app) remoteDeploy(r *remote, f *clusterFlags, elements []string, prune,
 	var resp struct {
 		Items []*jobs.ApplyItem `json:"items"`
 	}
-	err = r.do(ctx, request{method: http.MethodPost, path: projectPath(project, "deploy"), body: body, timeout: longRequest}, &resp)
+	// The server builds what needs building before it applies; with
+	// --wait, the builds' logs print while it does.
+	var builds *buildFollower
+	if wait {
+		out := a.stdout
+		if f.jsonOut {
+			out = a.stderr
+		}
+		builds = startBuildFollower(ctx, r, project, elements, out)
+	}
+	err = builds.follow(ctx, func() error {
+		return r.do(ctx, request{method: http.MethodPost, path: projectPath(project, "deploy"), body: body, timeout: longRequest}, &resp)
+	})
 	if err != nil {
 		var se *serverError
+		if errors.As(err, &se) && se.Code == "build_failed" {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("deploy %s: nothing applied: %s", project, se.Message)}
+		}
 		if errors.As(err, &se) && se.Code == "blocked" {
 			if problems := stringProblems(se.Problems); len(problems) > 0 {
 				if f.jsonOut {
