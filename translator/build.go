@@ -3,6 +3,7 @@ package translator
 import (
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -173,6 +174,15 @@ func BuildJob(s *schema.Schema, reg *templates.Registry, id string, o BuildOptio
 		"tar -czf \"$NOMAD_ALLOC_DIR/out/app.tar.gz\" --exclude=./.git .\n" +
 		"touch \"$NOMAD_ALLOC_DIR/out/ok\"\n"
 	build.Templates = []*api.Template{templates.ScriptTemplate(script)}
+	// The element's own env (not its secrets or connections) reaches the
+	// build too: builds often read NODE_ENV and the like.
+	if len(e.Env) > 0 {
+		var env strings.Builder
+		for _, k := range schema.SortedKeys(e.Env) {
+			env.WriteString(templates.EnvLine(k, e.Env[k]))
+		}
+		build.Templates = append(build.Templates, envTemplate("local/env.env", env.String()))
+	}
 	build.Config["command"] = "/bin/sh"
 	build.Config["args"] = []any{"${NOMAD_TASK_DIR}/start.sh"}
 	build.Resources = src.Resources

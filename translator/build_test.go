@@ -16,6 +16,8 @@ elements:
     kind: app.python
     source: { repo: "https://git.example.com/acme/shop.git", branch: main, dir: services/api,
               build: "pip install -r requirements.txt", start: "python3 app.py" }
+    env: { APP_MODE: production }
+    secrets: [STRIPE_KEY]
     port: 8000
     scale: { count: 2 }
   - id: plain
@@ -132,6 +134,9 @@ func TestBuildJob(t *testing.T) {
 	}
 	if strings.Contains(script, "python3 app.py") {
 		t.Errorf("the build runs the start command:\n%s", script)
+	}
+	if len(build.Templates) != 2 || !strings.Contains(*build.Templates[1].EmbeddedTmpl, "APP_MODE") || strings.Contains(*build.Templates[1].EmbeddedTmpl, "STRIPE_KEY") {
+		t.Errorf("the build's env: %+v", build.Templates)
 	}
 	if build.Artifacts[0].GetterOptions["ref"] != testSHA || *build.Resources.MemoryMB < BuildMemoryMB {
 		t.Errorf("build task %+v %+v", build.Artifacts[0], build.Resources)
