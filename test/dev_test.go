@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,6 +181,28 @@ func devProcs(pid int, dir string) map[int]string {
 	return out
 }
 
+// waitLokiLine waits until a query over the last hour returns a line
+// containing want.
+func waitLokiLine(t *testing.T, lokiURL, query, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		u := lokiURL + "/loki/api/v1/query_range?limit=20&since=1h&query=" + url.QueryEscape(query)
+		if resp, err := http.Get(u); err == nil {
+			body := new(bytes.Buffer)
+			_, _ = body.ReadFrom(resp.Body)
+			resp.Body.Close()
+			last = body.String()
+			if resp.StatusCode == 200 && strings.Contains(last, want) {
+				return
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("Loki has no line %q for %s after %s; last answer: %s", want, query, timeout, tailString(last, 500))
+}
+
 // stillThere keeps the processes of before that run the same command now.
 func stillThere(before map[int]string) []string {
 	var left []string
@@ -240,6 +263,17 @@ elements:
     resources: { cpu: 20, memory: 32 }
 `
 
+// devSecretElement reads a secret from the dev Vault through its
+// workload identity, and prints a digest of it.
+const devSecretElement = `  - id: pay
+    kind: worker
+    command: |
+      printf '%s' "$PAY_KEY" | sha256sum | cut -c1-16 | sed 's/^/sha=/'
+      exec /bin/sleep 3600
+    secrets: [PAY_KEY]
+    resources: { cpu: 20, memory: 32 }
+`
+
 // TestDevWithNomad runs `backplane dev` with Nomad and whichever other
 // peers are installed, deploys a raw_exec schema through its API, checks
 // the job runs on its Nomad, then sends SIGINT and checks it exits 0 with
@@ -248,7 +282,16 @@ func TestDevWithNomad(t *testing.T) {
 	agent.Require(t, "nomad")
 	data := t.TempDir()
 	file := filepath.Join(t.TempDir(), "backplane.yaml")
-	if err := os.WriteFile(file, []byte(devSchema), 0o644); err != nil {
+	_, vaultErr := exec.LookPath("vault")
+	if vaultErr != nil {
+		_, vaultErr = exec.LookPath("bao")
+	}
+	withVault := vaultErr == nil
+	src := devSchema
+	if withVault {
+		src += devSecretElement
+	}
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	token := "dev-test-admin-token-0123456789abcdef"
@@ -269,8 +312,14 @@ func TestDevWithNomad(t *testing.T) {
 		}
 	}
 
-	code, msg := runCLI(t, []string{"BACKPLANE_SERVER=http://" + d.addr, "BACKPLANE_TOKEN=" + token},
-		"", "deploy", "-f", file, "--wait", "--timeout", "90s")
+	server := []string{"BACKPLANE_SERVER=http://" + d.addr, "BACKPLANE_TOKEN=" + token}
+	secret := "pk_dev_7f3a9c {{ not a template }}"
+	if withVault {
+		if code, msg := runCLI(t, server, secret+"\n", "secrets", "set", "-f", file, "pay", "PAY_KEY"); code != 0 {
+			t.Fatalf("secrets set through backplane dev: exit %d\n%s", code, msg)
+		}
+	}
+	code, msg := runCLI(t, server, "", "deploy", "-f", file, "--wait", "--timeout", "90s")
 	if code != 0 {
 		t.Fatalf("deploy through backplane dev: exit %d\n%s", code, msg)
 	}
@@ -281,6 +330,15 @@ func TestDevWithNomad(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocLog(t, nc, "", "devrun-tick", "tick", "tick", 60*time.Second)
+	if withVault {
+		// The task read the value from the dev Vault with its workload
+		// identity: the JWT auth dev set up works.
+		allocLog(t, nc, "", "devrun-pay", "pay", "sha="+sha256hex(secret)[:16], 60*time.Second)
+	}
+	if m := regexp.MustCompile(`(?m)^loki\s+(http://127\.0\.0\.1:\d+)\s*$`).FindStringSubmatch(out); m != nil {
+		// The sidecar (this binary, run by Nomad) shipped the task's lines.
+		waitLokiLine(t, m[1], `{project="devrun",element="tick"}`, "tick", 60*time.Second)
+	}
 
 	before := devProcs(d.cmd.Process.Pid, data)
 	if len(before) == 0 {

@@ -170,7 +170,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 			s.url = nomadURL
 			data := filepath.Join(s.dir, "data")
 			// Dev mode keeps the cluster state in memory; clear what an
-			// earlier run's client left on disk.
+			// earlier run's client left on disk (and, if that run was
+			// killed, its tasks).
+			killUnder(data)
 			unmountUnder(data)
 			if err := os.RemoveAll(data); err != nil {
 				return fmt.Errorf("clear %s: %w", data, err)
