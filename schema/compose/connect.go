@@ -22,6 +22,7 @@ type ref struct {
 	url    bool   // a URL (postgres://db:5432/app), not a bare host
 	path   string // the URL's path, lost in the connection
 	query  bool   // the URL has a query, lost too
+	list   bool   // the value names several services
 }
 
 // hostVar matches env names that hold a host name.
@@ -42,6 +43,14 @@ func (c *converter) refsIn(from, env, value string, aliases map[string]string) [
 		}
 		return ""
 	}
+	if strings.Count(value, "://") > 1 {
+		// A list of URLs: http://es01:9200,http://es02:9200.
+		var out []ref
+		for _, item := range strings.Split(value, ",") {
+			out = append(out, c.refsIn(from, env, strings.TrimSpace(item), aliases)...)
+		}
+		return markList(out)
+	}
 	if strings.Contains(value, "://") {
 		u, err := url.Parse(value)
 		if err != nil {
@@ -58,7 +67,7 @@ func (c *converter) refsIn(from, env, value string, aliases map[string]string) [
 				out = append(out, ref{env: env, target: t, url: true, path: u.Path, query: u.RawQuery != ""})
 			}
 		}
-		return out
+		return markList(out)
 	}
 	var out []ref
 	for _, item := range strings.Split(value, ",") {
@@ -76,7 +85,15 @@ func (c *converter) refsIn(from, env, value string, aliases map[string]string) [
 			out = append(out, ref{env: env, target: t})
 		}
 	}
-	return out
+	return markList(out)
+}
+
+// markList flags refs that share their value with others.
+func markList(refs []ref) []ref {
+	for i := range refs {
+		refs[i].list = len(refs) > 1
+	}
+	return refs
 }
 
 // target is one outgoing connection on its way.
@@ -137,8 +154,9 @@ func (c *converter) connections() []schema.Connection {
 		if sv.elem.Kind == kindNginx {
 			c.lbTargets(sv, targets)
 		}
+		claimed := map[string]bool{}
 		for _, t := range sortedKeys(targets) {
-			if conn, ok := c.connection(sv, t, targets[t]); ok {
+			if conn, ok := c.connection(sv, t, targets[t], claimed); ok {
 				out = append(out, conn)
 			}
 		}
@@ -148,7 +166,7 @@ func (c *converter) connections() []schema.Connection {
 
 // connection makes the connection from sv to the service to, or warns
 // why there is none.
-func (c *converter) connection(sv *service, to string, t *target) (schema.Connection, bool) {
+func (c *converter) connection(sv *service, to string, t *target, claimed map[string]bool) (schema.Connection, bool) {
 	from := sv.elem
 	why := "depends_on." + to
 	if len(t.keys) > 0 {
@@ -176,9 +194,14 @@ func (c *converter) connection(sv *service, to string, t *target) (schema.Connec
 	}
 	conn := schema.Connection{From: from.ID, To: dst.elem.ID}
 	def := exportEnv(dst.elem.Kind, dst.elem.ID)
+	// The first URL var names the connection's env, unless an earlier
+	// connection took it (one var listing several services).
+	// A var naming this service alone comes before a list.
+	sort.SliceStable(t.refs, func(i, j int) bool { return !t.refs[i].list && t.refs[j].list })
 	for _, r := range t.refs {
-		if r.url && schema.ValidEnvName(r.env) {
+		if r.url && schema.ValidEnvName(r.env) && !claimed[r.env] {
 			conn.Env = r.env
+			claimed[r.env] = true
 			break
 		}
 	}
@@ -198,7 +221,7 @@ func (c *converter) connection(sv *service, to string, t *target) (schema.Connec
 				c.warn(sv.name, key, "the connection injects %s as http://HOST:PORT, without the URL's query", r.env)
 			}
 		case r.url:
-			c.warn(sv.name, key, "dropped: it names %s too, and the connection injects one variable, %s", to, injected)
+			c.warn(sv.name, key, "names %s, whose connection injects its URL as %s, not in this variable", to, injected)
 		default:
 			c.warn(sv.name, key, "dropped: it names %s by its compose host name, which does not resolve on Nomad; read %s (a URL the connection injects) instead", to, injected)
 		}

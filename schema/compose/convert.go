@@ -262,7 +262,7 @@ func (c *converter) port(name string, svc types.ServiceConfig) (target, publishe
 			target = int(p.Target)
 			published, _ = strconv.Atoi(p.Published)
 		case int(p.Target) != target:
-			c.warn(name, key, "not carried over: an element has one port, and this one listens on %d", target)
+			c.warn(name, key, "not carried over: port %d; an element has one port, and it listens on %d", p.Target, target)
 		}
 	}
 	for i, x := range svc.Expose {
@@ -273,7 +273,7 @@ func (c *converter) port(name string, svc types.ServiceConfig) (target, publishe
 		case target == 0:
 			target = n
 		case n != target:
-			c.warn(name, fmt.Sprintf("expose[%d]", i), "not carried over: an element has one port, and this one listens on %d", target)
+			c.warn(name, fmt.Sprintf("expose[%d]", i), "not carried over: port %d; an element has one port, and it listens on %d", n, target)
 		}
 	}
 	return target, published
