@@ -428,3 +428,26 @@ func waitAllocHealthy(t *testing.T, c *nomad.Client, jobID string, timeout time.
 	}
 	t.Fatalf("no healthy allocation of %s after %s (last: %s)", jobID, timeout, last)
 }
+
+// TestEjectBadInput: a missing --out, and a schema with a problem, get an
+// error naming what is wrong, and nothing is written.
+func TestEjectBadInput(t *testing.T) {
+	dir := t.TempDir()
+	code, msg := runCLI(t, ejectEnv, "", "eject", "-f", "../examples/local.yaml")
+	if code != 2 || !strings.Contains(msg, "--out is required") {
+		t.Errorf("eject without --out: exit %d\n%s", code, msg)
+	}
+	file := filepath.Join(dir, "backplane.yaml")
+	bad := strings.Replace(ejectSchema, "port: 8000", "port: 70000", 1)
+	if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, msg = runCLI(t, ejectEnv, "", "eject", "-f", file, "--out", out)
+	if code != 1 || !strings.Contains(msg, file+": elements[web].port:") {
+		t.Errorf("eject of a bad schema: exit %d\n%s", code, msg)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("eject of a bad schema wrote %s (%v)", out, err)
+	}
+}
