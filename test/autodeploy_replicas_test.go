@@ -40,8 +40,10 @@ const replicaSettle = 3 * time.Second
 // while it holds a queued deploy leaves it to the other, which deploys it
 // once its claim lapses. Both replicas list the same deployments, and
 // Nomad's job versions match them one for one, each pinning a commit other
-// than the one before. Skipped without BACKPLANE_TEST_POSTGRES_URL, git or
-// nomad.
+// than the one before. Last, a deploy held at Nomad for longer than the
+// lease by a live replica must not be started again alongside it. The
+// replicas run with the shortest lease serve takes (10s) and a 3s settle.
+// Skipped without BACKPLANE_TEST_POSTGRES_URL, git or nomad.
 func TestAutodeployTwoReplicas(t *testing.T) {
 	if os.Getenv(replicaPostgresEnv) == "" {
 		requireOrSkip(t, replicaPostgresEnv+" is not set: this suite runs two serve replicas on a real PostgreSQL")
@@ -269,14 +271,66 @@ func TestAutodeployTwoReplicas(t *testing.T) {
 		t.Errorf("defect: the deployment %s started for %s (ids %v) is still listed as running after %s took the deploy over and finished it; nothing ever ends it",
 			names[claimer], handed[:7], ids(stuck), names[survivor])
 	}
+
+	// A deploy that outlasts its lease on a live replica (a slow Nomad
+	// here; a long build alike) stays that replica's: no other deploy
+	// slot, of that replica or another, may start the same deploy
+	// alongside it. C replaces the dead replica.
+	gates = []*nomadGate{gates[survivor], startNomadGate(t, n.Addr)}
+	live := []*served{replicas[survivor], serve(t, append(common, "NOMAD_ADDR="+gates[1].URL)...)}
+	liveNames := []string{names[survivor], "C"}
+	waitEvents(t, live[1], "shared")
+	for _, g := range gates {
+		g.hold()
+	}
+	slow := repo.Commit(t, map[string]string{"api/v": "slow"}, "Slow", "Eve <eve@example.com>")
+	if code, out := pushHook(t, live[0], secret, repo.URL, prev, slow, "slow", "api/v"); code != http.StatusAccepted || !strings.Contains(out, `"queued":["api"]`) {
+		t.Fatalf("slow webhook: %d %s", code, out)
+	}
+	claimer = -1
+	select {
+	case <-gates[0].blocked:
+		claimer = 0
+	case <-gates[1].blocked:
+		claimer = 1
+	case <-time.After(time.Minute):
+		t.Fatalf("no replica tried to deploy %s within a minute of its webhook", slow[:7])
+	}
+	held := time.Now()
+	// Hold longer than the lease, then let everything through.
+	time.Sleep(replicaLease + 2*replicaSettle + 5*time.Second)
+	heldFor := time.Since(held)
+	again := []int{len(gates[0].blocked), len(gates[1].blocked)}
+	for _, g := range gates {
+		g.open()
+	}
+	waitCommit(t, n, slow, 2*time.Minute)
+	time.Sleep(3 * replicaSettle)
+	var slowDeploys []webhookDeploy
+	for _, d := range webhookDeploys(t, live[1-claimer]) {
+		if d.GitSHA == slow {
+			slowDeploys = append(slowDeploys, d)
+		}
+	}
+	t.Logf("a deploy of %s held %s at %s's Nomad: meanwhile %d more deploys of it tried to plan through %s, %d through %s; its deployments: %v",
+		slow[:7], heldFor.Round(time.Second), liveNames[claimer], again[0], liveNames[0], again[1], liveNames[1], slowDeploys)
+	if len(slowDeploys) != 1 || slowDeploys[0].Status != "succeeded" {
+		var detail []string
+		for _, d := range slowDeploys {
+			detail = append(detail, fmt.Sprintf("#%d %s: %s", d.ID, d.Status, d.Summary))
+		}
+		t.Errorf("defect: a deploy that outlasts its claim's lease (%s) is claimed again while %s, alive, is still deploying it: the claim is never renewed, and a lapsed claim goes to the next deploy slot that looks, on that replica or another (%d more tries through %s, %d through %s); %d deployments of %s, want 1:\n  %s",
+			replicaLease, liveNames[claimer], again[0], liveNames[0], again[1], liveNames[1], len(slowDeploys), slow[:7], strings.Join(detail, "\n  "))
+	}
 }
 
 // webhookDeploy is a deployment started by a webhook, as the API lists it.
 type webhookDeploy struct {
-	ID     int64  `json:"id"`
-	Status string `json:"status"`
-	GitSHA string `json:"git_sha"`
-	Author string `json:"author"`
+	ID      int64  `json:"id"`
+	Status  string `json:"status"`
+	GitSHA  string `json:"git_sha"`
+	Author  string `json:"author"`
+	Summary string `json:"summary"`
 }
 
 func (d webhookDeploy) String() string {
