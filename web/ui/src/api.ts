@@ -2,6 +2,7 @@
 // session cookie of this origin; changes carry the session's CSRF token;
 // a 401 or a 403 anywhere reaches the app through setApiHooks.
 import type { Alert, NewSilence, Silence } from './model/alerts';
+import type { Build, PlannedBuild } from './model/builds';
 import type { LogLine } from './model/logs';
 import type { MetricsRange, MetricsSnapshot } from './model/metrics';
 import type { Me, Role, TokenInfo, User } from './model/roles';
@@ -84,6 +85,8 @@ export interface PlanResult {
   items?: PlanItem[];
   problems?: string[];
   warnings?: unknown[];
+  // builds: the elements a deploy builds first.
+  builds?: PlannedBuild[];
 }
 
 export interface Deployment {
@@ -502,6 +505,23 @@ export const metrics = {
       ...r.data,
       instances: r.data?.instances ?? [],
     })),
+};
+
+// ---- builds (web/API.md, Builds): elements built from source, built once
+// per commit by serve before a deploy applies. ----
+
+export const builds = {
+  // list is the project's recent builds (or one element's), newest first;
+  // enabled says whether the server builds at all.
+  list: (p: string, element?: string, limit = 20, signal?: AbortSignal) =>
+    request<{ builds: Build[] | null; enabled?: boolean }>(
+      'GET',
+      `/projects/${enc(p)}/builds?limit=${limit}${element ? `&element=${enc(element)}` : ''}`,
+      { signal },
+    ).then((r) => ({ builds: r.data?.builds ?? [], enabled: r.data?.enabled !== false })),
+  // logUrl is a build's log (Server-Sent Events: line, then one end with
+  // the build as it ended).
+  logUrl: (p: string, id: number) => `${API_BASE}/projects/${enc(p)}/builds/${id}/log`,
 };
 
 // isNoAlertmanager: the server has no Alertmanager configured.

@@ -38,7 +38,7 @@ interface Props {
   onInit: () => void;
 }
 
-const lightColor: Record<string, string> = { grey: '#8b93a1', amber: '#e0a526', green: '#2fb36d', red: '#e5484d' };
+const lightColor: Record<string, string> = { grey: '#8b93a1', amber: '#e0a526', green: '#2fb36d', red: '#e5484d', building: '#8b5cf6' };
 
 export function CanvasView(p: Props) {
   const rf = useReactFlow();

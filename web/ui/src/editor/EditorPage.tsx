@@ -6,10 +6,11 @@ import {
   type NodeChange,
 } from '@xyflow/react';
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { alerts as alertsApi, api, ApiError, errorMessage, isNoAlertmanager, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
+import { alerts as alertsApi, api, ApiError, builds as buildsApi, errorMessage, isNoAlertmanager, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
 import { useAuth } from '../auth';
 import { alertBadges, countFiring, NO_ALERTMANAGER, type Alert, type Silence } from '../model/alerts';
 import { commitsByElement } from '../model/autodeploy';
+import { buildingElements, isBuild, mergeBuilds, nodeLight, upsertBuild, type Build } from '../model/builds';
 import { actionBlocked, clusterMissing as isClusterMissing, NO_CLUSTER, savedElementIds, upsertDeployment } from '../model/cluster';
 import { connectionFieldTestId, fieldTestId, problemTarget } from '../model/form';
 import {
@@ -55,6 +56,7 @@ import { ThemeToggle } from '../ui/ThemeToggle';
 import { useToast } from '../ui/toast';
 import { UserMenu } from '../ui/UserMenu';
 import { AlertsPanel, SilenceDialog } from './AlertsPanel';
+import { BuildPanel } from './BuildPanel';
 import { CanvasView } from './CanvasView';
 import { ClusterOpDialog, type ClusterOp } from './ClusterOpDialog';
 import { ConflictDialog } from './ConflictDialog';
@@ -101,7 +103,7 @@ function normalizeSchema(s: Schema | undefined, slug: string): Schema {
   return out;
 }
 
-type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members' | 'logs' | 'metrics' | 'alerts';
+type Tab = 'inspector' | 'preview' | 'settings' | 'history' | 'members' | 'logs' | 'metrics' | 'alerts' | 'build';
 
 // METRICS_STALE_MS: a snapshot no newer event replaced in this long is
 // dropped (the nodes' figures hide): serve sends one every 5 s.
@@ -179,6 +181,9 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
   // The project's instances now, from the `metrics` events (every 5 s
   // while the editor is open; null: none yet or stale).
   const [metricsSnap, setMetricsSnap] = useState<MetricsSnapshot | null>(null);
+  // The project's recent builds, kept up by the `build` events (a build
+  // that runs lights its element violet); null: not read yet.
+  const [buildList, setBuildList] = useState<Build[] | null>(null);
   const clipboard = useRef<Clipboard | null>(null);
   const pasteCount = useRef(0);
   const dragKey = useRef('move');
@@ -271,6 +276,14 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
       .catch(() => {
         // No commit lines; the History tab shows the error.
       });
+    buildsApi
+      .list(slug, undefined, 50)
+      .then((r) => {
+        if (alive) setBuildList((cur) => mergeBuilds(cur, r.builds));
+      })
+      .catch(() => {
+        // No building lights until the events bring a build.
+      });
     if (typeof EventSource === 'undefined') return;
     const es = new EventSource(api.eventsUrl(slug));
     const parse = (ev: Event) => {
@@ -294,6 +307,11 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
         setDeployment(d);
         setDeploys((l) => upsertDeployment(l, d));
       }
+    });
+    // A build started (status "building") or ended.
+    es.addEventListener('build', (ev) => {
+      const b = parse(ev);
+      if (isBuild(b)) setBuildList((l) => upsertBuild(l, b));
     });
     // The full list of the project's alerts, each time it changes (and on
     // connecting, when alerting is on).
@@ -429,6 +447,7 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
   }, [problems, schema]);
 
   const commits = useMemo(() => commitsByElement(deploys), [deploys]);
+  const building = useMemo(() => buildingElements(buildList), [buildList]);
 
   const graph = useMemo(() => (schema ? schemaToGraph(schema) : { nodes: [], edges: [] }), [schema]);
 
@@ -447,7 +466,8 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
         data: {
           ...n.data,
           kind: kinds_[el.kind],
-          light: combineLights(regions.map((r) => r.light)),
+          light: nodeLight(combineLights(regions.map((r) => r.light)), building.has(el.id)),
+          build: building.has(el.id) ? buildList?.find((b) => b.element === el.id && b.status === 'building') : undefined,
           regions,
           problems: problemMap.byEl[el.id] ?? [],
           alerts: badges[el.id],
@@ -457,7 +477,7 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
         },
       };
     });
-  }, [graph, schema, statuses, selNodes, measured, kinds_, problemMap, badges, openAlerts, figures, commits]);
+  }, [graph, schema, statuses, selNodes, measured, kinds_, problemMap, badges, openAlerts, figures, commits, building, buildList]);
 
   const edges: ConnectionEdge[] = useMemo(
     () =>
@@ -993,6 +1013,7 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
                 ['logs', 'Logs'],
                 ['metrics', 'Metrics'],
                 ['alerts', 'Alerts'],
+                ['build', 'Build'],
               ] as [Tab, string][]
             ).map(([t, label]) => (
               <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} data-testid={`tab-${t}`} onClick={() => setTab(t)}>
@@ -1160,6 +1181,14 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
                 onChanged={loadAlerts}
               />
             )}
+            {tab === 'build' &&
+              (selectedEl ? (
+                <BuildPanel slug={slug} element={selectedEl.id} live={buildList} buildable={!!selectedEl.source?.build} />
+              ) : (
+                <div className="inspector-body muted" data-testid="build-select-element">
+                  <p>Select an element built from source to see its builds and their logs here.</p>
+                </div>
+              ))}
             {tab === 'members' && <MembersPanel slug={slug} canManage={can.manageMembers} self={me.user.name} onChanged={() => void refreshMe()} />}
           </div>
         </aside>
@@ -1171,6 +1200,12 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
           dirty={dirty}
           statuses={statuses}
           deployment={deployment}
+          builds={buildList}
+          onShowBuild={(id) => {
+            setSelection({ nodes: [id], edges: [] });
+            setTab('build');
+            setPlanOpen(false);
+          }}
           onClose={() => setPlanOpen(false)}
           onSave={() => save()}
           onNoCluster={() => setNoCluster(true)}

@@ -2,6 +2,7 @@ import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { memo, useEffect, useState } from 'react';
 import type { AlertBadge } from '../model/alerts';
 import type { ElementCommit } from '../model/autodeploy';
+import { LIGHT_LEGEND, shortSha, type Build, type NodeLight } from '../model/builds';
 import { scaleSummary, scalingEventText } from '../model/cluster';
 import type { ElementNodeData } from '../model/graph';
 import type { NodeFigure } from '../model/metrics';
@@ -16,7 +17,10 @@ export interface RegionLight {
 
 export interface NodeViewData extends ElementNodeData {
   kind?: KindInfo;
-  light: Light;
+  // light: the element's jobs' light, or "building" while a build of it
+  // runs (build: that build).
+  light: NodeLight;
+  build?: Build;
   regions: RegionLight[];
   problems: string[];
   // alerts: the element's firing alerts (none firing: undefined).
@@ -53,7 +57,7 @@ function useNow(active: boolean, key: string): number {
 }
 
 function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
-  const { kind, light, regions, problems, element, alerts, onAlerts, metrics, commit } = data;
+  const { kind, light, regions, problems, element, alerts, onAlerts, metrics, commit, build } = data;
   const label = kind?.label ?? element.kind;
   const known = !!kind;
   const top = regions.find((r) => r.status)?.status;
@@ -102,7 +106,7 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
           data-testid={`light-${id}`}
           data-light={light}
           aria-label={`status ${light}`}
-          title={top ? stateText(top) : 'not deployed'}
+          title={light === 'building' ? `${LIGHT_LEGEND.building}${build ? ` ${shortSha(build.sha)}` : ''}` : top ? stateText(top) : 'not deployed'}
         />
       </div>
       <div className="el-meta">
@@ -186,6 +190,17 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
             )}
           </div>
         ))}
+        {light === 'building' && (
+          <div className="tt-row tt-building" data-testid={`node-building-${id}`}>
+            <span className="dot lamp-building" />
+            <b>building</b>
+            {build && (
+              <>
+                &nbsp;<span className="mono">{shortSha(build.sha)}</span> (build {build.id})
+              </>
+            )}
+          </div>
+        )}
         {metrics && (
           <div className="tt-metrics" data-testid={`node-metrics-detail-${id}`}>
             {metrics.lines.map((l, i) => (

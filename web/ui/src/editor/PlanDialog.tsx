@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, errorMessage, type DeployResult, type Deployment, type PlanResult } from '../api';
+import { deployBuilds, newestId, plannedBuildText, type Build } from '../model/builds';
 import { NO_CLUSTER } from '../model/cluster';
 import { stateLight, type Status } from '../model/types';
 import { Dialog } from '../ui/Dialog';
+import { BuildLog } from './BuildPanel';
 
 interface Props {
   slug: string;
@@ -10,6 +12,11 @@ interface Props {
   dirty: boolean;
   statuses: Record<string, Status>;
   deployment: Deployment | null;
+  // builds: the project's recent builds, live from the events; the
+  // dialog shows the logs of those its deploy starts.
+  builds?: Build[] | null;
+  // onShowBuild opens an element's Build tab.
+  onShowBuild?: (element: string) => void;
   onClose: () => void;
   onSave: () => Promise<boolean>;
   onNoCluster: () => void;
@@ -32,7 +39,7 @@ const ACTION_CLASS: Record<string, string> = {
   error: 'badge-red',
 };
 
-export function PlanDialog({ slug, revision, dirty, statuses, deployment, onClose, onSave, onNoCluster }: Props) {
+export function PlanDialog({ slug, revision, dirty, statuses, deployment, builds, onShowBuild, onClose, onSave, onNoCluster }: Props) {
   const [plan, setPlan] = useState<PlanResult | null>(null);
   const [planning, setPlanning] = useState(false);
   const [error, setError] = useState('');
@@ -40,6 +47,12 @@ export function PlanDialog({ slug, revision, dirty, statuses, deployment, onClos
   const [deploying, setDeploying] = useState(false);
   const [result, setResult] = useState<DeployResult | null>(null);
   const [blocked, setBlocked] = useState<string[]>([]);
+  // buildsAfter: the newest build ID when the deploy began (null: no
+  // deploy yet); newer builds of the planned elements are its own.
+  const [buildsAfter, setBuildsAfter] = useState<number | null>(null);
+  const [buildFailed, setBuildFailed] = useState(false);
+  const buildsRef = useRef(builds);
+  buildsRef.current = builds;
 
   const noClusterRef = useRef(onNoCluster);
   noClusterRef.current = onNoCluster;
@@ -74,12 +87,17 @@ export function PlanDialog({ slug, revision, dirty, statuses, deployment, onClos
     setDeploying(true);
     setError('');
     setBlocked([]);
+    setBuildFailed(false);
+    setBuildsAfter(newestId(buildsRef.current ?? null));
     try {
       setResult(await api.deploy(slug, plan?.revision ? { revision: plan.revision } : {}));
     } catch (e) {
       if (e instanceof ApiError && e.code === 'blocked') {
         const b = e.body as { problems?: unknown[] } | undefined;
         setBlocked((b?.problems ?? []).map((p) => (typeof p === 'string' ? p : show(p))));
+        setError(e.message);
+      } else if (e instanceof ApiError && e.code === 'build_failed') {
+        setBuildFailed(true);
         setError(e.message);
       } else handle(e);
     } finally {
@@ -92,6 +110,8 @@ export function PlanDialog({ slug, revision, dirty, statuses, deployment, onClos
   }
 
   const items = plan?.items ?? [];
+  const planned = plan?.builds ?? [];
+  const mine = buildsAfter === null ? [] : deployBuilds(builds ?? null, buildsAfter, planned.map((p) => p.element));
   const problems = [...(plan?.problems ?? []).map(show), ...blocked];
   const canDeploy = !!plan && !planning && !deploying && !noCluster && problems.length === 0 && !result;
   const myDeployment = deployment && result?.deployment && String(deployment.id) === String(result.deployment.id) ? deployment : result?.deployment;
@@ -126,7 +146,7 @@ export function PlanDialog({ slug, revision, dirty, statuses, deployment, onClos
         </div>
       )}
       {!noCluster && error && (
-        <div className="banner banner-error" role="alert" data-testid="plan-error">
+        <div className="banner banner-error" role="alert" data-testid="plan-error" style={buildFailed ? { whiteSpace: 'pre-wrap' } : undefined}>
           {error}
         </div>
       )}
@@ -192,7 +212,32 @@ export function PlanDialog({ slug, revision, dirty, statuses, deployment, onClos
             </tbody>
           </table>
           {show(plan.warnings) && <div className="warn-text small">{show(plan.warnings)}</div>}
+          {planned.length > 0 && (
+            <div className="small" data-testid="plan-builds">
+              <b>Built first:</b> {planned.map((p) => plannedBuildText(p)).join(', ')}
+            </div>
+          )}
         </>
+      )}
+      {mine.length > 0 && (
+        <div className="deploy-builds" data-testid="deploy-builds">
+          {mine.map((b) => (
+            <div key={b.id} data-testid={`deploy-build-${b.element}`} data-status={b.status}>
+              <div className="small">
+                Build of <span className="mono">{b.element}</span>: <b>{b.status}</b>
+                {onShowBuild && (
+                  <>
+                    {' '}
+                    <button type="button" className="link-btn small" data-testid={`deploy-build-open-${b.element}`} onClick={() => onShowBuild(b.element)}>
+                      Open the Build tab
+                    </button>
+                  </>
+                )}
+              </div>
+              <BuildLog slug={slug} build={b} testid={`deploy-build-log-${b.element}`} />
+            </div>
+          ))}
+        </div>
       )}
       {result && (
         <>
