@@ -38,7 +38,8 @@ const replicaSettle = 3 * time.Second
 // both replicas: the element deploys once, the newest commit. One delivery
 // sent to both at once is taken as new by exactly one. A replica killed
 // while it holds a queued deploy leaves it to the other, which deploys it
-// once its claim lapses. Both replicas list the same deployments, and
+// once its claim lapses; one killed right after taking a webhook leaves
+// the deploy it queued to the other. Both replicas list the same deployments, and
 // Nomad's job versions match them one for one, each pinning a commit other
 // than the one before. Last, a deploy held at Nomad for longer than the
 // lease by a live replica must not be started again alongside it. The
@@ -321,6 +322,31 @@ func TestAutodeployTwoReplicas(t *testing.T) {
 		}
 		t.Errorf("defect: a deploy that outlasts its claim's lease (%s) is claimed again while %s, alive, is still deploying it: the claim is never renewed, and a lapsed claim goes to the next deploy slot that looks, on that replica or another (%d more tries through %s, %d through %s); %d deployments of %s, want 1:\n  %s",
 			replicaLease, liveNames[claimer], again[0], liveNames[0], again[1], liveNames[1], len(slowDeploys), slow[:7], strings.Join(detail, "\n  "))
+	}
+	prev = slow
+
+	// C takes a webhook and dies at once, its deploy still settling: the
+	// queue is in the store, so B deploys it, once, with no lease to wait.
+	last := repo.Commit(t, map[string]string{"api/v": "orphaned"}, "Orphaned", "Fay <fay@example.com>")
+	delivered = time.Now()
+	if code, out := pushHook(t, live[1], secret, repo.URL, prev, last, "orphaned", "api/v"); code != http.StatusAccepted || !strings.Contains(out, `"queued":["api"]`) {
+		t.Fatalf("webhook through C: %d %s", code, out)
+	}
+	if err := syscall.Kill(live[1].pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill C: %v", err)
+	}
+	registered = waitCommit(t, n, last, 2*time.Minute)
+	t.Logf("a webhook through C, killed at once: %s registered its commit %s after the webhook (settle %s)",
+		liveNames[0], registered.Sub(delivered).Round(time.Millisecond), replicaSettle)
+	time.Sleep(3 * replicaSettle)
+	var lastDeploys []webhookDeploy
+	for _, d := range webhookDeploys(t, live[0]) {
+		if d.GitSHA == last {
+			lastDeploys = append(lastDeploys, d)
+		}
+	}
+	if len(lastDeploys) != 1 || lastDeploys[0].Status != "succeeded" {
+		t.Errorf("deployments of %s, queued through C before it died: %v, want one succeeded", last[:7], lastDeploys)
 	}
 }
 
