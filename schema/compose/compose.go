@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -287,7 +288,18 @@ func (c *converter) warn(service, key, format string, args ...any) {
 	if key != "" {
 		path += "." + key
 	}
-	c.warns = append(c.warns, Warning{File: c.fileFor(service, key), Path: path, Message: fmt.Sprintf(format, args...)})
+	c.warns = append(c.warns, Warning{File: c.fileFor(service, key), Path: printable(path), Message: fmt.Sprintf(format, args...)})
+}
+
+// printable quotes a path that holds control characters, so a warning
+// stays one readable line.
+func printable(path string) string {
+	for _, r := range path {
+		if r < 0x20 || r == 0x7f {
+			return strconv.Quote(path)
+		}
+	}
+	return path
 }
 
 // errorf is an error about a service key, naming the file.
@@ -296,7 +308,7 @@ func (c *converter) errorf(service, key, format string, args ...any) error {
 	if key != "" {
 		path += "." + key
 	}
-	return fmt.Errorf("%s: %s: %s", c.fileFor(service, key), path, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%s: %s: %s", c.fileFor(service, key), printable(path), fmt.Sprintf(format, args...))
 }
 
 func sortWarnings(ws []Warning) {

@@ -20,6 +20,12 @@ import (
 // 1000 MHz of Nomad CPU, so `cpus: "0.5"` becomes `cpu: 500`.
 const CPUMHz = 1000
 
+// Bounds on limits worth carrying over.
+const (
+	maxCPUs   = 100_000
+	maxMemory = 1 << 50 // 1 PiB
+)
+
 // converter holds one import's state.
 type converter struct {
 	project *types.Project
@@ -211,6 +217,11 @@ func (c *converter) element(proj, name string, svc types.ServiceConfig) (*servic
 	}
 	sv.port = port
 	command := append(append([]string{}, svc.Entrypoint...), svc.Command...)
+	if strings.ContainsRune(strings.Join(command, " "), 0) {
+		c.warn(name, "command", "not carried over: it holds a NUL byte")
+		command, sv.cfg.Command, sv.cfg.Entrypoint = nil, nil, nil
+		svc = sv.cfg
+	}
 
 	switch {
 	case svc.Build == nil && svc.Image != "" && dataKind(im) != "":
@@ -413,10 +424,17 @@ func gitContext(ctx string) (repo, ref, dir string, ok bool) {
 	repo, frag, _ := strings.Cut(ctx, "#")
 	ref, dir, _ = strings.Cut(frag, ":")
 	dir = strings.Trim(dir, "/")
-	if strings.Contains(dir, "..") || !gitRefName.MatchString(ref) && ref != "" {
+	if strings.Contains(dir, "..") || strings.ContainsAny(dir, "\n\r\x00") || !gitRefName.MatchString(ref) && ref != "" {
 		return "", "", "", false
 	}
-	return repo, ref, dir, repo != ""
+	if strings.HasPrefix(repo, "git@") {
+		return repo, ref, dir, strings.Contains(repo, ":") && !strings.ContainsAny(repo, " \n\t")
+	}
+	u, err := url.Parse(repo)
+	if err != nil || u.Host == "" {
+		return "", "", "", false
+	}
+	return repo, ref, dir, true
 }
 
 var gitRefName = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
@@ -444,6 +462,14 @@ func (c *converter) resources(sv *service) {
 		if r := d.Resources.Reservations; r != nil {
 			c.warn(name, "deploy.resources.reservations", "not carried over: Nomad reserves what resources sets, which comes from limits")
 		}
+	}
+	if math.IsNaN(cpus) || math.IsInf(cpus, 0) || cpus > maxCPUs {
+		c.warn(name, cpuKey, "not carried over: %g is not a number of CPUs", cpus)
+		cpus = 0
+	}
+	if mem > maxMemory {
+		c.warn(name, memKey, "not carried over: %d bytes is more than a machine has", mem)
+		mem = 0
 	}
 	if cpus <= 0 && mem <= 0 {
 		return

@@ -37,6 +37,9 @@ func FuzzImport(f *testing.F) {
 		"x-a: &a {image: x}\nservices:\n  a: *a\n  b: {<<: *a, extends: a}\n",
 		"services:\n  a:\n    image: ${X:?required}\n",
 		"- 1\n",
+		"services:\n  a: {image: x, ports: ['80'], deploy: {resources: {limits: {cpus: 'NaN', memory: 9223372036854775807}}}}\n",
+		"services:\n  a: {image: x, ports: ['80'], command: \"a\\0b\", environment: {\"A\\0\": \"\\0\"}}\n",
+		"services:\n  a: {build: 'git://#:', command: node, expose: ['1']}\n",
 	} {
 		f.Add([]byte(seed))
 	}
