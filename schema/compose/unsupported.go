@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -113,6 +114,10 @@ func empty(v reflect.Value) bool {
 // topLevel warns about the project's keys other than services and volumes.
 func (c *converter) topLevel() {
 	p := c.project
+	for _, n := range sortedKeys(p.DisabledServices) {
+		c.warns = append(c.warns, Warning{File: c.fileFor(n, ""), Path: "services." + n,
+			Message: fmt.Sprintf("left out: its profiles (%s) are not enabled; pass --profile to import it", strings.Join(p.DisabledServices[n].Profiles, ", "))})
+	}
 	for _, n := range sortedKeys(p.Networks) {
 		if n == "default" {
 			continue
