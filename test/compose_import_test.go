@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/backplane-dev/backplane/schema"
+	"github.com/backplane-dev/backplane/schema/compose"
 	"github.com/backplane-dev/backplane/templates"
 	"github.com/backplane-dev/backplane/translator"
 )
@@ -136,5 +137,50 @@ func TestComposeImportCLIErrors(t *testing.T) {
 				t.Fatalf("exit %d, output %q; want exit %d and %q", code, out, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// TestComposeKindsMatchRegistry checks what the compose import knows of
+// the built-in kinds against the registry: that each kind exists, takes
+// the fields the import sets, injects the env var the import expects a
+// connection to give, and makes outgoing connections unless a datastore.
+func TestComposeKindsMatchRegistry(t *testing.T) {
+	reg, err := templates.NewBuiltinRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := compose.Kinds()
+	if len(kinds) < 10 {
+		t.Fatalf("compose knows %d kinds: %v", len(kinds), kinds)
+	}
+	for _, name := range kinds {
+		k, ok := reg.Get(name)
+		if !ok {
+			t.Errorf("compose maps to kind %s, which is not registered", name)
+			continue
+		}
+		info := k.Info()
+		for _, f := range compose.KindFields(name) {
+			found := false
+			for _, kf := range info.Fields {
+				found = found || kf.Name == f
+			}
+			if !found {
+				t.Errorf("compose sets %s on a %s element, which the kind does not take", f, name)
+			}
+		}
+		if len(info.Exports) == 0 {
+			// A kind without a service (worker) is no connection's target.
+			if info.Service {
+				t.Errorf("kind %s has a service but exports nothing", name)
+			}
+			continue
+		}
+		if got, want := compose.DefaultEnv(name, "my-svc"), templates.EnvName(info.Exports[0].Env, "my-svc"); got != want {
+			t.Errorf("compose expects a connection to %s to inject %s; the kind injects %s", name, got, want)
+		}
+		if compose.Leaf(name) == info.Connects {
+			t.Errorf("compose says %s makes outgoing connections: %v; the kind: %v", name, !compose.Leaf(name), info.Connects)
+		}
 	}
 }

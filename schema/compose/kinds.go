@@ -143,3 +143,19 @@ func tagVersion(tag string) string {
 	}
 	return m[1]
 }
+
+// Kinds lists the built-in kinds the import produces, sorted. The import
+// knows them as data; the test suite checks that data against the kind
+// registry.
+func Kinds() []string { return sortedKeys(kindFields) }
+
+// KindFields lists the element fields the import may set on an element of
+// the kind, besides id and kind.
+func KindFields(kind string) []string { return append([]string(nil), kindFields[kind]...) }
+
+// DefaultEnv is the env var a connection to the element id of the kind
+// injects when the connection names none.
+func DefaultEnv(kind, id string) string { return exportEnv(kind, id) }
+
+// Leaf reports the kinds that make no outgoing connections (datastores).
+func Leaf(kind string) bool { return isDatastore(kind) }
