@@ -262,3 +262,53 @@ func TestGitContext(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionEnvNames checks which env var each connection injects: the
+// var the service read keeps its name, and a default another connection or
+// env var already holds becomes the target's own name.
+func TestConnectionEnvNames(t *testing.T) {
+	dir := t.TempDir()
+	body := `services:
+  api:
+    image: acme/api
+    ports: ["8080:8080"]
+    environment:
+      DATABASE_URL: postgres://u:p@reports-db:5432/reports
+      REDIS_URL: redis://redis.external.example:6379
+      SEARCH_HOST: search
+    depends_on: [app-db, cache, search]
+  app-db: {image: postgres:16}
+  reports-db: {image: postgres:16}
+  cache: {image: redis:7}
+  search: {image: acme/search, expose: ["9200"]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, warns, err := Import(context.Background(), Options{WorkDir: dir, Files: []string{"docker-compose.yml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []schema.Connection{
+		{From: "api", To: "app-db", Env: "APP_DB_DATABASE_URL"},
+		{From: "api", To: "cache", Env: "CACHE_REDIS_URL"},
+		{From: "api", To: "reports-db"},
+		{From: "api", To: "search"},
+	}
+	if d := cmp.Diff(want, s.Connections); d != "" {
+		t.Errorf("connections (-want +got):\n%s", d)
+	}
+	if got := s.Element("api").Env; !cmp.Equal(got, map[string]string{"REDIS_URL": "redis://redis.external.example:6379"}) {
+		t.Errorf("env = %v", got)
+	}
+	var saw []string
+	for _, w := range warns {
+		if strings.HasPrefix(w.Path, "services.api.") {
+			saw = append(saw, w.Path)
+		}
+	}
+	wantPaths := []string{"services.api.depends_on.app-db", "services.api.depends_on.cache", "services.api.environment.SEARCH_HOST"}
+	if !cmp.Equal(saw, wantPaths) {
+		t.Errorf("warnings on api: %v, want %v", saw, wantPaths)
+	}
+}

@@ -180,7 +180,7 @@ func (c *converter) connection(sv *service, to string, t *target, claimed map[st
 		return schema.Connection{}, false
 	case !ok:
 		c.warn(sv.name, why, "not carried over: no service %s is imported (is it in a profile?)", to)
-		c.dropRefs(sv, t, "")
+		c.dropRefs(sv, t)
 		return schema.Connection{}, false
 	case isDatastore(from.Kind):
 		c.warn(sv.name, why, "not carried over: %s makes no outgoing connections", from.Kind)
@@ -189,7 +189,7 @@ func (c *converter) connection(sv *service, to string, t *target, claimed map[st
 		if len(t.refs) > 0 || from.Kind == kindNginx {
 			c.warn(sv.name, why, "not carried over: %s has no port to connect to", to)
 		}
-		c.dropRefs(sv, t, "")
+		c.dropRefs(sv, t)
 		return schema.Connection{}, false
 	}
 	conn := schema.Connection{From: from.ID, To: dst.elem.ID}
@@ -226,9 +226,6 @@ func (c *converter) connection(sv *service, to string, t *target, claimed map[st
 			c.warn(sv.name, key, "dropped: it names %s by its compose host name, which does not resolve on Nomad; read %s (a URL the connection injects) instead", to, injected)
 		}
 	}
-	if conn.Env == def {
-		conn.Env = ""
-	}
 	if t.route != "" {
 		conn.Route = &schema.Route{Path: t.route}
 	}
@@ -237,15 +234,17 @@ func (c *converter) connection(sv *service, to string, t *target, claimed map[st
 
 // dropRefs removes the env vars naming a service no connection goes to:
 // they hold a compose host name.
-func (c *converter) dropRefs(sv *service, t *target, _ string) {
+func (c *converter) dropRefs(sv *service, t *target) {
 	for _, r := range t.refs {
 		c.warn(sv.name, "environment."+r.env, "dropped: it names service %s by its compose host name, and there is no connection to it", r.target)
 	}
 }
 
-// renameClashes gives a connection whose default env var another
-// connection, env var or secret of the same element already uses a name
-// of its own: DB2_DATABASE_URL.
+// renameClashes settles each connection's env var. One named after the
+// var the service read keeps it (and writes nothing when that is the
+// default); one without a name takes the default unless another
+// connection, env var or secret of the element has it, and then a name of
+// its own: DB2_DATABASE_URL.
 func (c *converter) renameClashes(conns []schema.Connection) {
 	byID := map[string]*service{}
 	for _, sv := range c.services {
@@ -253,38 +252,46 @@ func (c *converter) renameClashes(conns []schema.Connection) {
 	}
 	used := map[string]map[string]bool{}
 	for _, conn := range conns {
+		if used[conn.From] == nil {
+			used[conn.From] = map[string]bool{}
+		}
 		if conn.Env != "" {
-			if used[conn.From] == nil {
-				used[conn.From] = map[string]bool{}
-			}
 			used[conn.From][conn.Env] = true
 		}
 	}
 	for i := range conns {
 		conn := &conns[i]
+		from, to := byID[conn.From], byID[conn.To]
+		def := exportEnv(to.elem.Kind, to.elem.ID)
 		if conn.Env != "" {
+			if conn.Env == def {
+				conn.Env = ""
+			}
 			continue
 		}
-		from, to := byID[conn.From], byID[conn.To]
 		if from.elem.Kind == kindNginx {
 			continue // its connections are upstreams, not env vars
 		}
-		def := exportEnv(to.elem.Kind, to.elem.ID)
-		_, inEnv := from.elem.Env[def]
-		if used[conn.From] == nil {
-			used[conn.From] = map[string]bool{}
+		taken := func(name string) bool {
+			_, inEnv := from.elem.Env[name]
+			return used[conn.From][name] || inEnv || contains(from.elem.Secrets, name)
 		}
-		if !used[conn.From][def] && !inEnv && !contains(from.elem.Secrets, def) {
+		if !taken(def) {
 			used[conn.From][def] = true
 			continue
 		}
-		name := strings.ToUpper(strings.ReplaceAll(to.elem.ID, "-", "_")) + "_" + def
-		if strings.HasPrefix(def, strings.ToUpper(strings.ReplaceAll(to.elem.ID, "-", "_"))+"_") {
-			name = "BACKPLANE_" + def
+		prefix := strings.ToUpper(strings.ReplaceAll(to.elem.ID, "-", "_")) + "_"
+		base := prefix + def
+		if strings.HasPrefix(def, prefix) {
+			base = "BACKPLANE_" + def
+		}
+		name := base
+		for n := 2; taken(name); n++ {
+			name = fmt.Sprintf("%s_%d", base, n)
 		}
 		conn.Env = name
 		used[conn.From][name] = true
-		c.warn(from.name, "depends_on."+to.name, "the connection to %s injects %s, since %s is already taken", to.name, name, def)
+		c.warn(from.name, "depends_on."+to.name, "the connection to %s injects %s, since %s is taken", to.name, name, def)
 	}
 }
 

@@ -105,11 +105,7 @@ func (c *converter) convert(ctx context.Context, projectName string) (*schema.Sc
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		sv, err := c.element(proj, n, c.project.Services[n])
-		if err != nil {
-			return nil, err
-		}
-		c.services[n] = sv
+		c.services[n] = c.element(proj, n, c.project.Services[n])
 	}
 	conns := c.connections()
 	conns = c.plainNginx(conns)
@@ -203,7 +199,7 @@ func (c *converter) assignIDs(proj string) error {
 }
 
 // element maps one service, all but its env and connections.
-func (c *converter) element(proj, name string, svc types.ServiceConfig) (*service, error) {
+func (c *converter) element(proj, name string, svc types.ServiceConfig) *service {
 	sv := &service{name: name, cfg: svc, env: map[string]*string{}}
 	for k, v := range svc.Environment {
 		sv.env[k] = v
@@ -258,7 +254,7 @@ func (c *converter) element(proj, name string, svc types.ServiceConfig) (*servic
 		}
 	}
 	c.unsupported(sv)
-	return sv, nil
+	return sv
 }
 
 // port picks the element's port: the first TCP port published or exposed.
