@@ -259,6 +259,7 @@ func readRaw(path string) ([]byte, map[string]bool, error) {
 // it, else the last that declares the service, else the first file.
 func (c *converter) fileFor(service, key string) string {
 	top, _, _ := strings.Cut(key, ".")
+	top, _, _ = strings.Cut(top, "[")
 	for i := len(c.files) - 1; i >= 0; i-- {
 		if c.files[i].keys["services."+service+"."+top] {
 			return c.files[i].name

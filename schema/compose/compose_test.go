@@ -307,7 +307,7 @@ func TestConnectionEnvNames(t *testing.T) {
 			saw = append(saw, w.Path)
 		}
 	}
-	wantPaths := []string{"services.api.depends_on.app-db", "services.api.depends_on.cache", "services.api.environment.SEARCH_HOST"}
+	wantPaths := []string{"services.api.depends_on.app-db", "services.api.depends_on.cache", "services.api.environment.SEARCH_HOST", "services.api.ports[0]"}
 	if !cmp.Equal(saw, wantPaths) {
 		t.Errorf("warnings on api: %v, want %v", saw, wantPaths)
 	}

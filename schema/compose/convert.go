@@ -52,6 +52,36 @@ type service struct {
 	proxies map[string][]string
 	// port is the container port the service listens on.
 	port int
+	// hostPort is the host port compose published it on, and where.
+	hostPort string
+}
+
+// hostPorts warns about published host ports of elements that no load
+// balancer fronts: Nomad gives them a dynamic port.
+func (c *converter) hostPorts(conns []schema.Connection) {
+	fronted := map[string]bool{}
+	for _, conn := range conns {
+		if from := c.byID(conn.From); from != nil && from.elem.Kind == kindNginx {
+			fronted[conn.To] = true
+		}
+	}
+	for _, n := range c.names {
+		sv := c.services[n]
+		if sv.hostPort == "" || sv.elem.Kind == kindNginx || fronted[sv.elem.ID] || sv.elem.Port == 0 {
+			continue
+		}
+		port, key, _ := strings.Cut(sv.hostPort, " ")
+		c.warn(n, strings.Trim(key, "()"), "host port %s is not carried over: Nomad gives %s a dynamic port; to reach it on a fixed port, put an lb.nginx in front of it", port, sv.elem.ID)
+	}
+}
+
+func (c *converter) byID(id string) *service {
+	for _, sv := range c.services {
+		if sv.elem.ID == id {
+			return sv
+		}
+	}
+	return nil
 }
 
 // plainNginx makes an nginx service none of whose targets became a
@@ -109,6 +139,7 @@ func (c *converter) convert(ctx context.Context, projectName string) (*schema.Sc
 	}
 	conns := c.connections()
 	conns = c.plainNginx(conns)
+	c.hostPorts(conns)
 	for _, n := range c.names {
 		c.placeEnv(c.services[n])
 	}
@@ -201,6 +232,7 @@ func (c *converter) assignIDs(proj string) error {
 // element maps one service, all but its env and connections.
 func (c *converter) element(proj, name string, svc types.ServiceConfig) *service {
 	sv := &service{name: name, cfg: svc, env: map[string]*string{}}
+	c.services[name] = sv
 	for k, v := range svc.Environment {
 		sv.env[k] = v
 	}
@@ -268,6 +300,9 @@ func (c *converter) port(name string, svc types.ServiceConfig) (target, publishe
 		case target == 0:
 			target = int(p.Target)
 			published, _ = strconv.Atoi(p.Published)
+			if p.Published != "" {
+				c.services[name].hostPort = fmt.Sprintf("%s (ports[%d])", p.Published, i)
+			}
 		case int(p.Target) != target:
 			c.warn(name, key, "not carried over: port %d; an element has one port, and it listens on %d", p.Target, target)
 		}
