@@ -91,16 +91,19 @@ func Import(ctx context.Context, opts Options) (*schema.Schema, []Warning, error
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(workDir, p)
 		}
-		data, raw, err := readRaw(p)
+		data, raw, scalars, err := readRaw(p)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
-		files[i] = composeFile{name: name, keys: raw, text: data}
+		files[i] = composeFile{name: name, keys: raw, text: data, scalars: scalars}
 		paths[i] = p
 	}
 	unset := &unsetVars{names: map[string]bool{}}
 	project, err := load(ctx, paths, opts, unset)
 	if err != nil {
+		if file, svc := blame(files, err.Error()); svc != "" {
+			return nil, nil, fmt.Errorf("%s: services.%s: %w", file, svc, err)
+		}
 		return nil, nil, fmt.Errorf("%s: %w", strings.Join(opts.Files, ", "), err)
 	}
 	dir, err := filepath.Abs(filepath.Dir(paths[0]))
@@ -206,6 +209,9 @@ func composeName(project string) string {
 type composeFile struct {
 	name string
 	text []byte
+	// scalars holds each service's scalars (keys and values), to find
+	// the service a loader error is about.
+	scalars map[string][]string
 	// keys holds "services.NAME" and "services.NAME.KEY" for each service
 	// key, and each top-level key.
 	keys map[string]bool
@@ -213,27 +219,28 @@ type composeFile struct {
 
 // readRaw reads a compose file's keys. A file that is not YAML is left to
 // the compose loader to report.
-func readRaw(path string) ([]byte, map[string]bool, error) {
+func readRaw(path string) ([]byte, map[string]bool, map[string][]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(data) > maxFileBytes {
-		return nil, nil, fmt.Errorf("over the limit of %d bytes (4 MiB)", maxFileBytes)
+		return nil, nil, nil, fmt.Errorf("over the limit of %d bytes (4 MiB)", maxFileBytes)
 	}
 	keys := map[string]bool{}
+	scalars := map[string][]string{}
 	var doc yaml.Node
 	if yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc) != nil || len(doc.Content) == 0 {
-		return data, keys, nil
+		return data, keys, scalars, nil
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return data, keys, nil
+		return data, keys, scalars, nil
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i].Value, root.Content[i+1]
@@ -244,6 +251,7 @@ func readRaw(path string) ([]byte, map[string]bool, error) {
 		for j := 0; j+1 < len(v.Content); j += 2 {
 			svc, body := v.Content[j].Value, v.Content[j+1]
 			keys["services."+svc] = true
+			scalars[svc] = collectScalars(body, nil, 0)
 			if body.Kind != yaml.MappingNode {
 				continue
 			}
@@ -252,7 +260,55 @@ func readRaw(path string) ([]byte, map[string]bool, error) {
 			}
 		}
 	}
-	return data, keys, nil
+	return data, keys, scalars, nil
+}
+
+// collectScalars lists the scalars under a node, not following aliases.
+func collectScalars(n *yaml.Node, out []string, depth int) []string {
+	if depth > 20 || len(out) > 10_000 {
+		return out
+	}
+	if n.Kind == yaml.ScalarNode {
+		out = append(out, n.Value)
+		if parts := strings.Split(n.Value, ":"); len(parts) > 1 {
+			out = append(out, parts...) // 70000:80 is quoted as 70000
+		}
+		return out
+	}
+	for _, child := range n.Content {
+		out = collectScalars(child, out, depth+1)
+	}
+	return out
+}
+
+// blame finds the service a loader error is about when the error does not
+// name it: the one service holding the longest scalar the message quotes
+// (Invalid containerPort: abc). It returns "" when the message names a
+// service already or no single service matches.
+func blame(files []composeFile, msg string) (file, service string) {
+	best, tie := 0, false
+	for _, f := range files {
+		for _, svc := range sortedKeys(f.scalars) {
+			if strings.Contains(msg, "services."+svc) || strings.Contains(msg, strconv.Quote(svc)) {
+				return "", ""
+			}
+			for _, v := range f.scalars[svc] {
+				if len(v) < 2 || !strings.Contains(msg, v) {
+					continue
+				}
+				switch {
+				case len(v) > best:
+					best, tie, file, service = len(v), false, f.name, svc
+				case len(v) == best && svc != service:
+					tie = true
+				}
+			}
+		}
+	}
+	if tie {
+		return "", ""
+	}
+	return file, service
 }
 
 // fileFor names the file a service key comes from: the last file that sets

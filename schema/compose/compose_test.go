@@ -167,6 +167,16 @@ func TestErrors(t *testing.T) {
 			want:  []string{"docker-compose.yml: services." + strings.Repeat("a", 62) + ":", "--project"},
 		},
 		{
+			name:  "a bad port names the service",
+			files: map[string]string{"docker-compose.yml": "services:\n  web: {image: nginx}\n  api:\n    image: acme/api\n    ports: [\"70000:80\"]\n"},
+			want:  []string{"docker-compose.yml: services.api:", "70000"},
+		},
+		{
+			name:  "a missing extends file names the service",
+			files: map[string]string{"docker-compose.yml": "services:\n  web:\n    extends: {file: base.yml, service: app}\n"},
+			want:  []string{"docker-compose.yml: services.web:", "base.yml"},
+		},
+		{
 			name:    "a secret in a bad file stays out of the error",
 			files:   map[string]string{"docker-compose.yml": "services:\n  web:\n    image: nginx\n    environment:\n      API_TOKEN: s3cr3t-value\n    ports: [\"x:y\"]\n"},
 			want:    []string{"docker-compose.yml"},
