@@ -551,7 +551,10 @@ func (c *converter) scale(sv *service) {
 }
 
 var (
-	localURL = regexp.MustCompile(`(https?)://(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(:[0-9]+)?(/[^\s'"|;&<>]*)?`)
+	localURL = regexp.MustCompile(`(https?)://(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(:(?:[0-9]+|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)?)?(/[^\s'"|;&<>)]*)?`)
+	// httpClient matches the commands that fetch a URL: curl, wget, and
+	// the one-liners of Python and Node.
+	httpClient = regexp.MustCompile(`(^|[\s/])(curl|wget)(\s|$)|urlopen\(|requests\.get\(|fetch\(|http\.get\(`)
 	tcpProbe = regexp.MustCompile(`(^|\s)(nc|netcat|ncat)\s+(-[a-zA-Z]*z[a-zA-Z]*\s+)|/dev/tcp/`)
 )
 
@@ -580,19 +583,12 @@ func (c *converter) health(sv *service) *schema.Health {
 	}
 	line := strings.Join(test, " ")
 	h := &schema.Health{}
-	words := strings.Fields(line)
-	http := false
-	for _, w := range words {
-		if b := baseName(w); b == "curl" || b == "wget" {
-			http = true
-		}
-	}
-	if m := localURL.FindStringSubmatch(line); http && m != nil {
+	if m := localURL.FindStringSubmatch(line); httpClient.MatchString(line) && m != nil {
 		h.HTTP = m[4]
 		if h.HTTP == "" {
 			h.HTTP = "/"
 		}
-		if m[3] != "" && m[3][1:] != strconv.Itoa(port) {
+		if n, err := strconv.Atoi(strings.TrimPrefix(m[3], ":")); err == nil && n != port {
 			c.warn(name, "healthcheck.test", "checks port %s; Nomad checks the element's port, %d", m[3][1:], port)
 		}
 		if m[1] == "https" {

@@ -150,13 +150,15 @@ const (
 	layoutDX   = 300
 	layoutY0   = 60
 	layoutDY   = 140
+	layoutRows = 6
 	layoutLeft = 0
 	layoutMid  = 1
 	layoutData = 2
 )
 
 // layout places load balancers left, apps and workers in the middle (those
-// with a port first) and datastores right, each column in ID order.
+// with a port first) and datastores right, each column in ID order and at
+// most layoutRows high.
 func layout(s *schema.Schema) map[string]schema.Position {
 	cols := map[int][]*schema.Element{}
 	for i := range s.Elements {
@@ -180,13 +182,13 @@ func layout(s *schema.Schema) map[string]schema.Position {
 	out := map[string]schema.Position{}
 	x := float64(layoutX0)
 	for col := layoutLeft; col <= layoutData; col++ {
-		if len(cols[col]) == 0 {
-			continue
+		// A long column wraps into several, layoutRows high.
+		for start := 0; start < len(cols[col]); start += layoutRows {
+			for row, e := range cols[col][start:min(start+layoutRows, len(cols[col]))] {
+				out[e.ID] = schema.Position{X: x, Y: float64(layoutY0 + row*layoutDY)}
+			}
+			x += layoutDX
 		}
-		for row, e := range cols[col] {
-			out[e.ID] = schema.Position{X: x, Y: float64(layoutY0 + row*layoutDY)}
-		}
-		x += layoutDX
 	}
 	return out
 }
