@@ -555,7 +555,7 @@ var (
 	// httpClient matches the commands that fetch a URL: curl, wget, and
 	// the one-liners of Python and Node.
 	httpClient = regexp.MustCompile(`(^|[\s/])(curl|wget)(\s|$)|urlopen\(|requests\.get\(|fetch\(|http\.get\(`)
-	tcpProbe = regexp.MustCompile(`(^|\s)(nc|netcat|ncat)\s+(-[a-zA-Z]*z[a-zA-Z]*\s+)|/dev/tcp/`)
+	tcpProbe   = regexp.MustCompile(`(^|\s)(nc|netcat|ncat)\s+(-[a-zA-Z]*z[a-zA-Z]*\s+)|/dev/tcp/`)
 )
 
 // health maps a healthcheck that is an HTTP request to localhost (curl or
