@@ -322,3 +322,26 @@ func TestConnectionEnvNames(t *testing.T) {
 		t.Errorf("warnings on api: %v, want %v", saw, wantPaths)
 	}
 }
+
+// TestEnvironOverridesDotEnv checks that the environment given takes
+// precedence over .env in interpolation, as the shell's does for compose.
+func TestEnvironOverridesDotEnv(t *testing.T) {
+	opts, err := caseOptions("testdata/env-interpolation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Environ = []string{"INVENTORY_APP_TAG=6.0.0-rc1", "INVENTORY_BUILD_SHA=4f2a9c1"}
+	s, warns, err := Import(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := s.Element("app")
+	if app.Image != "registry.acme.io/team/inventory:6.0.0-rc1" || app.Env["BUILD_SHA"] != "4f2a9c1" {
+		t.Errorf("image %q, BUILD_SHA %q: the environment did not override .env", app.Image, app.Env["BUILD_SHA"])
+	}
+	for _, w := range warns {
+		if strings.Contains(w.Path, "INVENTORY_BUILD_SHA") {
+			t.Errorf("warning about a variable that is set: %v", w)
+		}
+	}
+}
