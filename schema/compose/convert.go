@@ -558,8 +558,8 @@ var (
 	tcpProbe   = regexp.MustCompile(`(^|\s)(nc|netcat|ncat)\s+(-[a-zA-Z]*z[a-zA-Z]*\s+)|/dev/tcp/`)
 )
 
-// health maps a healthcheck that is an HTTP request to localhost (curl or
-// wget) or a TCP probe (nc -z, /dev/tcp).
+// health maps a healthcheck that is an HTTP request to localhost (curl,
+// wget, or a Python or Node one-liner) or a TCP probe (nc -z, /dev/tcp).
 func (c *converter) health(sv *service) *schema.Health {
 	e, name, hc := sv.elem, sv.name, sv.cfg.HealthCheck
 	if hc == nil || hc.Disable || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
@@ -597,7 +597,7 @@ func (c *converter) health(sv *service) *schema.Health {
 	} else if tcpProbe.MatchString(line) {
 		h.TCP = true
 	} else {
-		c.warn(name, "healthcheck.test", "not carried over: only an HTTP request to localhost (curl, wget) or a TCP probe (nc -z) maps to a Nomad check; Nomad checks port %d over TCP", port)
+		c.warn(name, "healthcheck.test", "not carried over: only an HTTP request to localhost (curl, wget) or a TCP probe (nc -z) maps to a Nomad check; Nomad checks port %d over TCP instead", port)
 		return nil
 	}
 	if hc.Interval != nil {
