@@ -405,6 +405,7 @@ func (c *converter) build(proj string, sv *service, port int, command []string) 
 			} else {
 				e.Source.Branch = ref
 			}
+			e.Version = buildArgVersion(kind, b.Args)
 			c.warn(name, "build", "the Dockerfile's steps are not carried over: %s clones %s and runs source.start; set source.build to install dependencies", kind, repo)
 			if svc.Image != "" {
 				c.warn(name, "image", "not carried over: the element is built from source")
@@ -431,6 +432,24 @@ func stripUserinfo(repo string) (string, bool) {
 	}
 	u.User = nil
 	return u.String(), true
+}
+
+// versionArgs are the build args that name a runtime's version.
+var versionArgs = map[string][]string{
+	kindNode:   {"NODE_VERSION", "NODE_MAJOR"},
+	kindPython: {"PYTHON_VERSION"},
+	kindGo:     {"GO_VERSION", "GOLANG_VERSION"},
+}
+
+// buildArgVersion is the runtime version a build arg names, when it is a
+// version number (PYTHON_VERSION: "3.12").
+func buildArgVersion(kind string, args types.MappingWithEquals) string {
+	for _, name := range versionArgs[kind] {
+		if v := args[name]; v != nil && tagVersion(*v) == *v {
+			return *v
+		}
+	}
+	return ""
 }
 
 var commitID = regexp.MustCompile(`^[0-9a-f]{40}$`)
