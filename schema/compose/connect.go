@@ -339,6 +339,15 @@ func (c *converter) placeEnv(sv *service) {
 			c.warn(name, key, "not carried over: %q is not a valid environment variable name", k)
 		case k == "PORT" && v != nil && *v == fmt.Sprint(e.Port):
 			// Backplane sets PORT to the element's port.
+		case v != nil && len(k) > len("_FILE") && strings.HasSuffix(k, "_FILE") && strings.HasPrefix(*v, "/run/secrets/") && takes(e.Kind, "secrets"):
+			// DB_PASSWORD_FILE=/run/secrets/db_password: the secret, as a file.
+			name := strings.TrimSuffix(k, "_FILE")
+			if _, inEnv := sv.env[name]; inEnv || contains(e.Secrets, name) {
+				c.warn(sv.name, key, "not carried over: compose secret files do not exist on Nomad, and %s is set too", name)
+				continue
+			}
+			e.Secrets = append(e.Secrets, name)
+			c.warn(sv.name, key, "became secret %s: Backplane passes secrets as env vars, not files, so the app must read %s; set it with `backplane secrets set -f backplane.yaml %s %s`", name, name, e.ID, name)
 		case secretName(k) || v != nil && urlPassword(*v):
 			if !takes(e.Kind, "secrets") {
 				c.warn(name, key, "dropped: it looks like a secret, and %s takes no secrets", e.Kind)
