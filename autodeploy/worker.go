@@ -2,6 +2,7 @@ package autodeploy
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -72,13 +73,16 @@ func (w *Worker) Wake() {
 func (w *Worker) Run(ctx context.Context) {
 	w.init()
 	var wg sync.WaitGroup
-	for range w.slots {
-		wg.Go(func() { w.loop(ctx) })
+	for i := range w.slots {
+		// Each slot claims under a name of its own, so renewing a lease
+		// never extends another slot's claim.
+		owner := fmt.Sprintf("%s#%d", w.Owner, i)
+		wg.Go(func() { w.loop(ctx, owner) })
 	}
 	wg.Wait()
 }
 
-func (w *Worker) loop(ctx context.Context) {
+func (w *Worker) loop(ctx context.Context, owner string) {
 	settle, lease := w.Settle, w.Lease
 	if settle <= 0 {
 		settle = Settle
@@ -91,28 +95,23 @@ func (w *Worker) loop(ctx context.Context) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	for ctx.Err() == nil {
-		q, err := w.Store.Claim(ctx, w.Owner, time.Now().Add(-settle), lease)
+		q, err := w.Store.Claim(ctx, owner, time.Now().Add(-settle), lease)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("auto-deploy: read the queue", "error", err)
 		}
 		if q == nil {
+			// Claim takes only settled deploys, so a burst still being
+			// pushed waits; the idle look comes within idlePoll of it
+			// settling.
 			select {
 			case <-ctx.Done():
 				return
 			case <-w.wake:
-				// Let a burst settle before looking again.
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(settle):
-				}
 			case <-time.After(idlePoll):
 			}
 			continue
 		}
-		if err := w.Deploy(ctx, *q); err != nil && ctx.Err() == nil {
-			log.Warn("auto-deploy failed", "project", q.Project, "element", q.Element, "sha", q.SHA, "error", err)
-		}
+		w.deploy(ctx, *q, lease, log)
 		// Finish even if the deploy failed: its result is recorded; a
 		// newer commit asked for meanwhile stays queued.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -120,5 +119,29 @@ func (w *Worker) loop(ctx context.Context) {
 			log.Warn("auto-deploy: finish a queued deploy", "project", q.Project, "element", q.Element, "error", err)
 		}
 		cancel()
+	}
+}
+
+// deploy runs one claimed deploy, renewing its lease while it runs (a
+// build may outlast one lease), so no other worker takes it over.
+func (w *Worker) deploy(ctx context.Context, q store.QueuedDeploy, lease time.Duration, log *slog.Logger) {
+	dctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		tk := time.NewTicker(lease / 3)
+		defer tk.Stop()
+		for {
+			select {
+			case <-dctx.Done():
+				return
+			case <-tk.C:
+				if err := w.Store.RenewClaim(dctx, q, lease); err != nil && dctx.Err() == nil {
+					log.Warn("auto-deploy: renew the claim on a running deploy", "project", q.Project, "element", q.Element, "error", err)
+				}
+			}
+		}
+	}()
+	if err := w.Deploy(ctx, q); err != nil && ctx.Err() == nil {
+		log.Warn("auto-deploy failed", "project", q.Project, "element", q.Element, "sha", q.SHA, "error", err)
 	}
 }

@@ -96,3 +96,50 @@ func TestWorkerRunsElementsSideBySide(t *testing.T) {
 		t.Errorf("deploys in order: %v", done)
 	}
 }
+
+// A deploy that outlasts its lease keeps its claim (the worker renews it):
+// another replica's worker never starts it a second time.
+func TestWorkerRenewsLongDeploys(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "backplane.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.CreateProject(ctx, "shop", ""); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	starts := 0
+	done := make(chan struct{})
+	deploy := func(ctx context.Context, q store.QueuedDeploy) error {
+		mu.Lock()
+		starts++
+		first := starts == 1
+		mu.Unlock()
+		if first {
+			time.Sleep(1500 * time.Millisecond) // five leases
+			close(done)
+		}
+		return nil
+	}
+	for _, owner := range []string{"a", "b"} {
+		w := &Worker{Store: st, Owner: owner, Settle: time.Millisecond, Lease: 300 * time.Millisecond, Slots: 2, Deploy: deploy}
+		go w.Run(ctx)
+	}
+	if err := st.Enqueue(ctx, store.QueuedDeploy{Project: "shop", Element: "api", SHA: strings.Repeat("a", 40), Trigger: store.TriggerWebhook}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the deploy never ran")
+	}
+	time.Sleep(700 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if starts != 1 {
+		t.Errorf("the deploy started %d times, want once", starts)
+	}
+}

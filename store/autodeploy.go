@@ -37,6 +37,11 @@ type Autodeploy interface {
 	// lease from now; nil when there is none. Several replicas may claim
 	// at once: each deploy goes to one.
 	Claim(ctx context.Context, owner string, settled time.Time, lease time.Duration) (*QueuedDeploy, error)
+	// RenewClaim extends a claimed deploy's lease to lease from now, while
+	// q.ClaimedBy still holds it, so a deploy that outlasts one lease (a
+	// long build) is not taken over by another worker. ErrNotFound when the
+	// claim is lost (it lapsed and another worker took it).
+	RenewClaim(ctx context.Context, q QueuedDeploy, lease time.Duration) error
 	// FinishQueued ends a claimed deploy: the row goes, unless a newer
 	// commit was asked for meanwhile (then only the claim is released and
 	// the newer one waits its turn).

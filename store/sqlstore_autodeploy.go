@@ -162,6 +162,19 @@ func (s *sqlStore) Claim(ctx context.Context, owner string, settled time.Time, l
 	return got, err
 }
 
+func (s *sqlStore) RenewClaim(ctx context.Context, q QueuedDeploy, lease time.Duration) (err error) {
+	defer annotate(&err, "renew the claim on the queued deploy of %s in %s", q.Element, q.Project)
+	res, err := s.db.ExecContext(ctx, `UPDATE deploy_queue SET claimed_until = $1 WHERE project = $2 AND element = $3 AND claimed_by = $4`,
+		s.d.timeArg(now().Add(lease)), q.Project, q.Element, q.ClaimedBy)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 func (s *sqlStore) FinishQueued(ctx context.Context, q QueuedDeploy) (err error) {
 	defer annotate(&err, "finish the queued deploy of %s in %s", q.Element, q.Project)
 	return s.inTx(ctx, func(tx *sql.Tx) error {

@@ -352,8 +352,10 @@ func (s *Server) deployQueued(ctx context.Context, q store.QueuedDeploy) error {
 	}
 	shas[q.Element] = q.SHA
 	author := q.Trigger + ":" + q.Actor
+	head := fmt.Sprintf("%s at %s (%s): ", q.Element, short(q.SHA), firstLine(q.Message))
+	s.abandon(ctx, q.Project, head)
 	d, err := s.store.CreateDeployment(ctx, store.Deployment{Project: q.Project, Revision: r.Number, Action: "deploy", Author: author,
-		Status: "running", Trigger: q.Trigger, GitSHA: q.SHA})
+		Status: "running", Trigger: q.Trigger, GitSHA: q.SHA, Summary: head + "deploying"})
 	if err != nil {
 		return err
 	}
@@ -385,7 +387,7 @@ func (s *Server) deployQueued(ctx context.Context, q store.QueuedDeploy) error {
 			summary = applySummary(res)
 		}
 	}
-	summary = fmt.Sprintf("%s at %s (%s): %s%s", q.Element, short(q.SHA), firstLine(q.Message), buildSummary(bs.built), summary)
+	summary = head + buildSummary(bs.built) + summary
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if status == "succeeded" {
@@ -411,6 +413,29 @@ func (s *Server) deployQueued(ctx context.Context, q store.QueuedDeploy) error {
 		return errors.New(summary)
 	}
 	return nil
+}
+
+// abandon ends the deployments of a queued deploy (those whose summary
+// starts with head, the element and commit) that are still recorded as
+// running: a worker that stopped mid-deploy left them so (its claim lapsed
+// and this worker took the deploy over, since an element's deploys never
+// overlap). Otherwise the history would show them running forever.
+func (s *Server) abandon(ctx context.Context, slug, head string) {
+	ds, err := s.store.ListDeployments(ctx, slug, 50)
+	if err != nil {
+		return
+	}
+	for _, d := range ds {
+		if d.Status == "running" && strings.HasPrefix(d.Summary, head) {
+			if err := s.store.FinishDeployment(ctx, d.ID, "failed", head+"abandoned: the server deploying it stopped before it ended; deployed again"); err != nil {
+				s.log.Warn("end an abandoned deployment", "project", slug, "deployment", d.ID, "error", err)
+				continue
+			}
+			if nd, err := s.store.GetDeployment(ctx, d.ID); err == nil {
+				s.hub.publishDeployment(slug, nd)
+			}
+		}
+	}
 }
 
 func firstLine(s string) string {

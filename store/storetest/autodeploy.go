@@ -22,6 +22,7 @@ var autodeployTests = []struct {
 	{"QueueCollapsesBursts", testQueueCollapses},
 	{"QueueNewerCommitWaitsItsTurn", testQueueNewerWaits},
 	{"QueueConcurrentClaims", testQueueConcurrentClaims},
+	{"QueueRenewedClaimIsKept", testQueueRenewClaim},
 	{"QueuePollNeverReplaces", testQueuePollNeverReplaces},
 	{"QueueGoesWithProject", testQueueGoesWithProject},
 	{"DeploymentTrigger", testDeploymentTrigger},
@@ -205,6 +206,39 @@ func testQueueConcurrentClaims(t *testing.T, s store.Store) {
 		if c != 1 {
 			t.Errorf("element %s claimed %d times", e, c)
 		}
+	}
+}
+
+// A claim renewed before its lease lapses is not taken over; one that
+// lapsed and was taken cannot be renewed by its old owner.
+func testQueueRenewClaim(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, "shop")
+	enqueue(t, s, "shop", "api", "sha1")
+	settled := time.Now().Add(time.Second)
+	q, err := s.Claim(ctx, "a", settled, 50*time.Millisecond)
+	if err != nil || q == nil {
+		t.Fatalf("claim: %v %v", q, err)
+	}
+	if err := s.RenewClaim(ctx, *q, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if other, err := s.Claim(ctx, "b", settled, time.Minute); err != nil || other != nil {
+		t.Fatalf("a renewed claim was taken over: %+v %v", other, err)
+	}
+	// Lapsed and taken: the old owner has lost it.
+	enqueue(t, s, "shop", "web", "sha2")
+	w, err := s.Claim(ctx, "a", time.Now().Add(time.Second), 10*time.Millisecond)
+	if err != nil || w == nil || w.Element != "web" {
+		t.Fatalf("claim web: %+v %v", w, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if taken, err := s.Claim(ctx, "b", time.Now().Add(time.Second), time.Minute); err != nil || taken == nil || taken.Element != "web" {
+		t.Fatalf("a lapsed claim is not taken over: %+v %v", taken, err)
+	}
+	if err := s.RenewClaim(ctx, *w, time.Minute); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("renewing a lost claim: %v, want ErrNotFound", err)
 	}
 }
 
