@@ -80,6 +80,11 @@ func TestAutodeployFromGit(t *testing.T) {
 		t.Fatalf("webhook: %d %s", code, out)
 	}
 	registered := waitCommit(t, n, sha2, 2*time.Minute)
+	// The element's commit, with its author and message, for the canvas.
+	if code, _, out := s.call(t, "GET", "/projects/gitp/commits", ""); code != 200 ||
+		!strings.Contains(out, `"sha":"`+sha2+`"`) || !strings.Contains(out, `"author":"Bob Builder"`) || !strings.Contains(out, `"message":"Second version`) {
+		t.Errorf("commits: %d %s", code, out)
+	}
 	healthy := waitAnswer(t, n, sha2, 2*time.Minute)
 	t.Logf("webhook to job registered with the new commit: %s; to the new instance answering: %s (the queue settles for 2 s first)",
 		registered.Sub(arrived).Round(time.Millisecond), healthy.Sub(arrived).Round(time.Millisecond))

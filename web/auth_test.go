@@ -160,6 +160,7 @@ func routeSamples(userID int64) map[string]sample {
 		"GET /projects/:p/logs/tail":              {path: "/projects/shop/logs/tail", stream: true},
 		"GET /projects/:p/hooks":                  {path: "/projects/shop/hooks"},
 		"POST /projects/:p/hooks/rotate":          {path: "/projects/shop/hooks/rotate"},
+		"GET /projects/:p/commits":                {path: "/projects/shop/commits"},
 		"GET /projects/:p/builds":                 {path: "/projects/shop/builds?element=api"},
 		"GET /projects/:p/builds/:id":             {path: "/projects/shop/builds/1"},
 		"GET /projects/:p/builds/:id/log":         {path: "/projects/shop/builds/1/log", stream: true},

@@ -314,6 +314,18 @@ func (s *Server) pins(ctx context.Context, slug string) map[string]string {
 	return m
 }
 
+// listCommits answers GET /projects/{p}/commits: the commit each element
+// built from source runs, with its author and message, as deploys
+// recorded them (the first deploy pins its branch's head).
+func (s *Server) listCommits(c *gin.Context) error {
+	cs, err := s.store.ElementCommits(c.Request.Context(), c.Param("p"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"commits": cs})
+	return nil
+}
+
 // commits are the commits sc's elements built from source deploy at: a
 // source.ref that is a full commit SHA (a CI pipeline pinning what it
 // tested), else the commit pins records.

@@ -120,6 +120,7 @@ func (s *Server) table() []route {
 		{"GET", "/projects/:p/logs/tail", ruleViewer, 0, s.tailLogs},
 		{"GET", "/projects/:p/hooks", ruleAdmin, short, s.getHooks},
 		{"POST", "/projects/:p/hooks/rotate", ruleAdmin, short, s.rotateHooks},
+		{"GET", "/projects/:p/commits", ruleViewer, short, s.listCommits},
 		{"GET", "/projects/:p/builds", ruleViewer, short, s.listBuilds},
 		{"GET", "/projects/:p/builds/:id", ruleViewer, short, s.getBuild},
 		{"GET", "/projects/:p/builds/:id/log", ruleViewer, 0, s.buildLog},
