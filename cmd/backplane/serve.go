@@ -155,7 +155,7 @@ then purged.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			buildCfg, err := bf.build(dataDir)
+			buildCfg, err := bf.build(log, dataDir, shared)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}

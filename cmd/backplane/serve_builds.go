@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -27,9 +29,15 @@ func (f *buildFlags) register(fs *pflag.FlagSet) {
 		"how long one build may take (env BACKPLANE_BUILD_TIMEOUT)")
 }
 
-func (f *buildFlags) build(dataDir string) (web.BuildsConfig, error) {
+func (f *buildFlags) build(log *slog.Logger, dataDir string, shared bool) (web.BuildsConfig, error) {
 	var cfg web.BuildsConfig
 	if f.artifactsURL == "off" {
+		log.Info("builds are off (--artifacts-url off): elements built from source build in each instance")
+		return cfg, nil
+	}
+	if shared && (f.artifactsURL == "" || strings.HasPrefix(f.artifactsURL, "file:")) {
+		// An upload through one replica would be missing on the others.
+		log.Info("builds are off: with a shared store set BACKPLANE_ARTIFACTS_URL to an S3 bucket all replicas reach")
 		return cfg, nil
 	}
 	var err error
