@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/backplane-dev/backplane/test/agent"
 	"github.com/backplane-dev/backplane/test/sinks"
@@ -217,7 +220,7 @@ func buildJobs(t *testing.T, n *agent.Nomad) []string {
 }
 
 // answers are what the job's running instances answer, sorted.
-func answers(t *testing.T, n *agent.Nomad, jobID string) []string {
+func answers(t testing.TB, n *agent.Nomad, jobID string) []string {
 	t.Helper()
 	allocs, _, err := n.Client.Jobs().Allocations(jobID, false, nil)
 	if err != nil {
@@ -240,4 +243,123 @@ func answers(t *testing.T, n *agent.Nomad, jobID string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+const buildLogSchemaYAML = `version: 1
+project: logb
+defaults: { driver: raw_exec }
+elements:
+  - id: api
+    kind: app.python
+    source: { repo: %q, branch: main, ref: %q, build: "python3 build.py", start: "exec python3 app.py" }
+    port: 8000
+    health: { http: /, interval: 1s, timeout: 1s, min_healthy_time: 1s }
+    resources: { cpu: 50, memory: 64 }
+`
+
+// TestBuildLogThroughCLI deploys an element built from source through the
+// CLI and serve on a real Nomad: deploy --wait prints the build's log as
+// the server builds, plan names what a deploy would build, and builds
+// lists the build and prints its log.
+func TestBuildLogThroughCLI(t *testing.T) {
+	agent.Require(t, "git", "python3")
+	gd := agent.StartGitDaemon(t)
+	repo := gd.NewRepo(t, "buildlog")
+	sha := repo.Commit(t, map[string]string{"app.py": buildApp, "build.py": buildScript}, "First", "Ann <ann@example.com>")
+	n := agent.StartNomad(t, agent.NomadOptions{})
+	s := serve(t, "NOMAD_ADDR="+n.Addr, "NOMAD_REGION=", "NOMAD_TOKEN=", "CONSUL_HTTP_ADDR=", "VAULT_ADDR=", "BACKPLANE_GIT_POLL=0",
+		"BACKPLANE_LOGSHIP_COMMAND="+backplane(t))
+	if code, _, out := s.call(t, "POST", "/projects", `{"slug":"logb"}`, "Content-Type", "application/json"); code != http.StatusCreated {
+		t.Fatalf("create project: %d %s", code, out)
+	}
+	file := filepath.Join(t.TempDir(), "backplane.yaml")
+	if err := os.WriteFile(file, fmt.Appendf(nil, buildLogSchemaYAML, repo.URL, sha), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"NOMAD_ADDR=http://127.0.0.1:1", "BACKPLANE_SERVER=" + s.URL, "BACKPLANE_TOKEN=" + testAdminToken}
+
+	code, out := runCLI(t, env, "", "plan", "-f", file)
+	if code != 0 || !strings.Contains(out, "api: build at "+sha[:7]+"\n") {
+		t.Errorf("plan exited %d, want it to say api builds at %s:\n%s", code, sha[:7], out)
+	}
+	code, out = runCLI(t, env, "", "deploy", "-f", file, "--wait", "--timeout", "3m")
+	if code != 0 || !strings.Contains(out, "api build | built with 0 earlier builds in the cache\n") {
+		t.Fatalf("deploy exited %d; want the build's log in its output:\n%s", code, out)
+	}
+	code, out = runCLI(t, env, "", "builds", "-f", file, "--json")
+	var list struct {
+		Builds []struct {
+			ID     int64
+			SHA    string
+			Status string
+		}
+		Enabled bool
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 || !list.Enabled || len(list.Builds) != 1 ||
+		list.Builds[0].SHA != sha || list.Builds[0].Status != "succeeded" {
+		t.Fatalf("builds --json exited %d (%v):\n%s", code, err, out)
+	}
+	code, out = runCLI(t, env, "", "builds", "-f", file)
+	if rows := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(rows) != 2 || !strings.Contains(rows[1], sha[:7]) || !strings.Contains(rows[1], "succeeded") {
+		t.Errorf("builds exited %d, want one row:\n%s", code, out)
+	}
+	code, out = runCLI(t, env, "", "builds", "-f", file, "--log", fmt.Sprint(list.Builds[0].ID))
+	if code != 0 || !strings.Contains(out, "built with 0 earlier builds in the cache\n") || !strings.Contains(out, "succeeded") {
+		t.Errorf("builds --log exited %d:\n%s", code, out)
+	}
+	code, out = runCLI(t, []string{"NOMAD_ADDR=http://127.0.0.1:1"}, "", "builds", "-f", file)
+	if code != 1 || !strings.Contains(out, "builds happen only in serve") {
+		t.Errorf("builds without a server exited %d:\n%s", code, out)
+	}
+}
+
+// TestBuildOnceS3 keeps the artifacts in an S3 bucket (gofakes3, an S3
+// server in this process that speaks the protocol to serve's real client):
+// the build's artifact lands in the bucket, not in serve's data folder,
+// and both instances start from it.
+func TestBuildOnceS3(t *testing.T) {
+	agent.Require(t, "git", "python3")
+	backend := s3mem.New()
+	if err := backend.CreateBucket("builds"); err != nil {
+		t.Fatal(err)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(s3srv.Close)
+	gd := agent.StartGitDaemon(t)
+	repo := gd.NewRepo(t, "builds")
+	sha := repo.Commit(t, map[string]string{"app.py": buildApp, "build.py": buildScript}, "First", "Ann <ann@example.com>")
+	n := agent.StartNomad(t, agent.NomadOptions{})
+	const secretKey = "s3-secret-key-never-shown-0123"
+	s := serve(t, "NOMAD_ADDR="+n.Addr, "NOMAD_REGION=", "NOMAD_TOKEN=", "CONSUL_HTTP_ADDR=", "VAULT_ADDR=", "BACKPLANE_GIT_POLL=0",
+		"BACKPLANE_LOGSHIP_COMMAND="+backplane(t),
+		"BACKPLANE_ARTIFACTS_URL=s3://builds/backplane?endpoint="+s3srv.URL+"&region=us-east-1&path_style=true",
+		"AWS_ACCESS_KEY_ID=AKIABACKPLANETEST01", "AWS_SECRET_ACCESS_KEY="+secretKey)
+	s.Secret(secretKey)
+	if code, _, out := s.call(t, "POST", "/projects", `{"slug":"gitb"}`, "Content-Type", "application/json"); code != http.StatusCreated {
+		t.Fatalf("create project: %d %s", code, out)
+	}
+	y := strings.Replace(fmt.Sprintf(buildSchemaYAML, "http://127.0.0.1:1/unused", repo.URL, sha), "    alerts: { receivers: [team] }\n", "", 1)
+	body, _ := json.Marshal(map[string]string{"yaml": y})
+	if code, _, out := s.call(t, "POST", "/projects/gitb/deploy", string(body), "Content-Type", "application/json"); code != http.StatusAccepted {
+		t.Fatalf("deploy: %d %s", code, out)
+	}
+	waitUntil(t, 2*time.Minute, "both instances answer", func() bool { return len(answers(t, n, "gitb-api")) == 2 })
+	got := answers(t, n, "gitb-api")
+	if got[0] != got[1] || !strings.HasSuffix(got[0], " "+sha) {
+		t.Errorf("the instances answer %q", got)
+	}
+	list, err := backend.ListBucket("builds", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range list.Contents {
+		keys = append(keys, o.Key)
+	}
+	if !slices.Contains(keys, "backplane/gitb/api/"+sha+".tar.gz") || !slices.Contains(keys, "backplane/gitb/api/cache.tar.gz") {
+		t.Errorf("the bucket holds %v", keys)
+	}
+	if _, err := os.Stat(filepath.Join(s.data, "artifacts")); err == nil {
+		t.Errorf("artifacts were written to serve's data folder too")
+	}
 }
