@@ -133,6 +133,7 @@ func routeSamples(userID int64) map[string]sample {
 		"PATCH /users/:id":                        {path: fmt.Sprintf("/users/%d", userID), body: `{"disabled":false}`},
 		"GET /projects":                           {path: "/projects"},
 		"POST /projects":                          {path: "/projects", body: `{"slug":"p-{n}"}`},
+		"POST /import/compose":                    {path: "/import/compose", body: `{"project":"c-{n}","files":[{"name":"docker-compose.yml","content":"services:\n  web:\n    image: nginx:1.27\n    ports: [\"8080:80\"]\n"}]}`},
 		"GET /projects/:p":                        {path: "/projects/shop"},
 		"PATCH /projects/:p":                      {path: "/projects/shop", body: `{"name":"Shop"}`},
 		"DELETE /projects/:p":                     {path: "/projects/doomed", project: "doomed"},

@@ -91,6 +91,7 @@ func (s *Server) table() []route {
 
 		{"GET", "/projects", ruleSignedIn, short, s.listProjects},
 		{"POST", "/projects", ruleServerAdmin, short, s.createProject},
+		{"POST", "/import/compose", ruleServerAdmin, short, s.importCompose},
 		{"GET", "/projects/:p", ruleViewer, short, s.getProject},
 		{"PATCH", "/projects/:p", ruleAdmin, short, s.renameProject},
 		{"DELETE", "/projects/:p", ruleAdmin, short, s.deleteProject},
