@@ -68,6 +68,17 @@ func (w *Worker) Wake() {
 	}
 }
 
+// drain drops pending wakes.
+func (w *Worker) drain() {
+	for {
+		select {
+		case <-w.wake:
+		default:
+			return
+		}
+	}
+}
+
 // Run works the queue until ctx ends, with Slots loops that each claim
 // and run one deploy at a time.
 func (w *Worker) Run(ctx context.Context) {
@@ -100,13 +111,20 @@ func (w *Worker) loop(ctx context.Context, owner string) {
 			log.Warn("auto-deploy: read the queue", "error", err)
 		}
 		if q == nil {
-			// Claim takes only settled deploys, so a burst still being
-			// pushed waits; the idle look comes within idlePoll of it
-			// settling.
 			select {
 			case <-ctx.Done():
 				return
 			case <-w.wake:
+				// A push: look again once it has settled. Wakes from the
+				// rest of a burst are dropped, as they would only restart
+				// the wait; a burst's last push settles within idlePoll
+				// of the next idle look.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(settle):
+				}
+				w.drain()
 			case <-time.After(idlePoll):
 			}
 			continue
