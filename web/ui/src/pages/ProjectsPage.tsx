@@ -1,6 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
-import { api, errorMessage, type Health, type Project } from '../api';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, errorMessage, problemsOf, request, type Health, type Project } from '../api';
 import { useAuth } from '../auth';
+import { composeBody, defaultSlug, sortPicked, warningText, type ComposeWarning, type PickedFile } from '../model/composeImport';
+import type { Problem } from '../model/types';
 import { canAdminServer, permissions, roleIn, visibleProjects } from '../model/roles';
 import { formatTime, slugError } from '../model/util';
 import { navigate } from '../router';
@@ -30,6 +32,8 @@ export function ProjectsPage({ theme, toggleTheme, health }: Props) {
   const [renaming, setRenaming] = useState<string | null>(null);
   const [renameValue, setRenameValue] = useState('');
   const [deleting, setDeleting] = useState<Project | null>(null);
+  const [importing, setImporting] = useState(false);
+  const [imported, setImported] = useState<ImportResult | null>(null);
 
   const load = useCallback(() => {
     api
@@ -109,11 +113,36 @@ export function ProjectsPage({ theme, toggleTheme, health }: Props) {
         <div className="projects-head">
           <h1>Projects</h1>
           {serverAdmin && (
-            <button className="btn btn-primary" data-testid="new-project" onClick={() => setCreating((c) => !c)}>
-              New project
-            </button>
+            <div className="row">
+              <button
+                className="btn"
+                data-testid="import-compose"
+                aria-expanded={importing}
+                onClick={() => {
+                  setImporting((v) => !v);
+                  setImported(null);
+                }}
+              >
+                Import compose
+              </button>
+              <button className="btn btn-primary" data-testid="new-project" onClick={() => setCreating((c) => !c)}>
+                New project
+              </button>
+            </div>
           )}
         </div>
+        {importing && serverAdmin && (
+          <ImportComposeForm
+            onCancel={() => setImporting(false)}
+            onImported={(r) => {
+              toast(`Imported project ${r.project.slug}${r.warnings.length ? ` with ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : ''}`, 'success');
+              setImporting(false);
+              setImported(r);
+              load();
+            }}
+          />
+        )}
+        {imported && <ImportComposeResult result={imported} onClose={() => setImported(null)} />}
         {creating && serverAdmin && (
           <form className="card new-project" onSubmit={create} noValidate>
             <label className="field">
@@ -276,5 +305,183 @@ export function ProjectsPage({ theme, toggleTheme, health }: Props) {
         </Dialog>
       )}
     </div>
+  );
+}
+
+// ImportResult is POST /import/compose's answer.
+interface ImportResult {
+  project: Project;
+  revision: number;
+  warnings: ComposeWarning[];
+}
+
+// ImportComposeForm picks a compose project's files (its compose files and
+// its .env) and imports them as a new project. An error leaves the files
+// picked, to fix the slug or pick again.
+function ImportComposeForm({ onCancel, onImported }: { onCancel: () => void; onImported: (r: ImportResult) => void }) {
+  const [picked, setPicked] = useState<PickedFile[]>([]);
+  const [reading, setReading] = useState(false);
+  const [slug, setSlug] = useState('');
+  const [profiles, setProfiles] = useState('');
+  const [error, setError] = useState<{ message: string; problems: Problem[] } | null>(null);
+  const [busy, setBusy] = useState(false);
+  // The latest pick: a slower read of an earlier pick is dropped.
+  const pick = useRef(0);
+
+  async function onFiles(list: FileList | null) {
+    const n = ++pick.current;
+    const files = Array.from(list ?? []);
+    setError(null);
+    setReading(true);
+    try {
+      const read = await Promise.all(files.map(async (f) => ({ name: f.name, content: await f.text() })));
+      if (n === pick.current) setPicked(read);
+    } catch (e) {
+      if (n === pick.current) {
+        setPicked([]);
+        setError({ message: `Cannot read the files: ${errorMessage(e)}`, problems: [] });
+      }
+    } finally {
+      if (n === pick.current) setReading(false);
+    }
+  }
+
+  async function submit(e: React.FormEvent) {
+    e.preventDefault();
+    const { body, error: why } = composeBody(picked, slug, profiles);
+    if (!body) {
+      setError({ message: why ?? 'Nothing to import', problems: [] });
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await request<ImportResult>('POST', '/import/compose', { body });
+      onImported({ ...r.data, warnings: r.data.warnings ?? [] });
+    } catch (e) {
+      setError({ message: errorMessage(e), problems: problemsOf(e) });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const { compose, env } = sortPicked(picked);
+  const fallback = defaultSlug(compose);
+  return (
+    <form className="card import-compose" onSubmit={submit} noValidate data-testid="import-compose-form">
+      <label className="field import-compose-files">
+        <span className="field-label">Compose files</span>
+        <input
+          type="file"
+          multiple
+          accept=".yml,.yaml,.env"
+          data-testid="import-compose-files"
+          onChange={(e) => void onFiles(e.target.files)}
+        />
+        <span className="field-help">docker-compose.yml, its overrides and its .env. The files are read here and sent to the server; nothing else on the server is read.</span>
+      </label>
+      {picked.length > 0 && (
+        <div className="import-compose-picked" data-testid="import-compose-picked">
+          {compose.length > 0 && (
+            <span>
+              Merged in order: <span className="mono">{compose.map((f) => f.name).join(' → ')}</span>
+            </span>
+          )}
+          {env.length > 0 && (
+            <span>
+              Variables from <span className="mono">{env.map((f) => f.name).join(', ')}</span>
+            </span>
+          )}
+        </div>
+      )}
+      <label className="field">
+        <span className="field-label">Slug</span>
+        <input
+          data-testid="import-compose-slug"
+          value={slug}
+          placeholder={fallback ?? 'shop'}
+          onChange={(e) => {
+            setSlug(e.target.value);
+            setError(null);
+          }}
+        />
+        <span className="field-help">{fallback ? `Optional: the compose project's name makes it ${fallback}.` : "Optional when the compose file sets name:."}</span>
+      </label>
+      <label className="field">
+        <span className="field-label">Profiles</span>
+        <input data-testid="import-compose-profiles" value={profiles} placeholder="debug, tools" onChange={(e) => setProfiles(e.target.value)} />
+        <span className="field-help">Optional, comma-separated: services in other profiles are left out.</span>
+      </label>
+      <div className="row">
+        <button type="submit" className="btn btn-primary" data-testid="import-compose-submit" disabled={busy || reading}>
+          {busy ? 'Importing…' : 'Import'}
+        </button>
+        <button type="button" className="btn" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+      {error && (
+        <div className="error-text import-compose-error" data-testid="import-compose-error" role="alert">
+          <div>{error.message}</div>
+          {error.problems.length > 0 && (
+            <ul>
+              {error.problems.map((p, i) => (
+                <li key={i} className="mono">
+                  {p.path ? `${p.path}: ` : ''}
+                  {p.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </form>
+  );
+}
+
+// ImportComposeResult shows what an import made: the project, with a way
+// into it, and what was not carried over as written.
+function ImportComposeResult({ result, onClose }: { result: ImportResult; onClose: () => void }) {
+  const slug = result.project.slug;
+  return (
+    <section className="card import-compose-result" data-testid="import-compose-result" aria-label="Import result">
+      <div className="import-compose-result-head">
+        <span>
+          Imported <b className="mono">{slug}</b> at revision {result.revision}.
+        </span>
+        <div className="row">
+          <a
+            className="btn btn-primary"
+            href={`/p/${slug}`}
+            data-testid="import-compose-open"
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(`/p/${slug}`);
+            }}
+          >
+            Open {slug}
+          </a>
+          <button type="button" className="btn" onClick={onClose}>
+            Dismiss
+          </button>
+        </div>
+      </div>
+      {result.warnings.length === 0 ? (
+        <p className="muted">Everything in the compose files was carried over.</p>
+      ) : (
+        <>
+          <p className="warn-text">
+            {result.warnings.length} warning{result.warnings.length === 1 ? '' : 's'}: what was not carried over as written. Secrets are named in the schema; set their values before deploying.
+          </p>
+          <ul className="import-compose-warnings">
+            {result.warnings.map((w, i) => (
+              <li key={i} className="mono" data-testid="import-compose-warning">
+                {warningText(w)}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
   );
 }
