@@ -72,6 +72,11 @@ func (s *Server) importCompose(c *gin.Context) error {
 		}
 		names = append(names, base)
 	}
+	if req.Project == "" && !composeNamed(req.Files) {
+		// The name would otherwise come from the upload's temporary folder.
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Path: "project",
+			Message: "the compose files set no name: give the project's slug"}
+	}
 	if req.Env != "" {
 		if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(req.Env), 0o600); err != nil {
 			return err
@@ -115,6 +120,20 @@ func (s *Server) importCompose(c *gin.Context) error {
 	}
 	c.JSON(http.StatusCreated, gin.H{"project": p, "revision": r.Number, "warnings": warns})
 	return nil
+}
+
+// composeNamed reports whether one of the compose files sets the project's
+// name.
+func composeNamed(files []composeFile) bool {
+	for _, f := range files {
+		var doc struct {
+			Name string `yaml:"name"`
+		}
+		if yaml.Unmarshal([]byte(f.Content), &doc) == nil && strings.TrimSpace(doc.Name) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // localPaths refuses a compose file whose file references leave its folder:

@@ -73,9 +73,14 @@ func TestImportComposeRefusesOutsideFiles(t *testing.T) {
 		{"docker-compose.yml", "include:\n  - /srv/other/compose.yml\nservices: {}\n", `is outside`},
 		{"../docker-compose.yml", "services: {}\n", `must be a plain file name`},
 		{".env", "services: {}\n", `must be a plain file name`},
+		{"docker-compose.yml", "services:\n  web:\n    image: nginx\n", `the compose files set no name`},
 		{"docker-compose.yml", "services:\n  web: [not, a, service\n", `docker-compose.yml`},
 	} {
-		body, _ := json.Marshal(map[string]any{"project": "evil", "files": []map[string]string{{"name": c.name, "content": c.content}}})
+		project := "evil"
+		if strings.Contains(c.want, "set no name") {
+			project = ""
+		}
+		body, _ := json.Marshal(map[string]any{"project": project, "files": []map[string]string{{"name": c.name, "content": c.content}}})
 		r := as.do(t, "POST", "/import/compose", strings.NewReader(string(body)), "Content-Type", "application/json")
 		if r.Status/100 != 4 || !strings.Contains(string(r.Body), c.want) {
 			t.Errorf("%s %q: %d %s, want a 4xx naming %q", c.name, c.content, r.Status, r.Body, c.want)
