@@ -80,9 +80,10 @@ func TestAutodeployFromGit(t *testing.T) {
 		t.Fatalf("webhook: %d %s", code, out)
 	}
 	registered := waitCommit(t, n, sha2, 2*time.Minute)
-	// The element's commit, with its author and message, for the canvas.
+	// The element's commit, with its author and message as the push's
+	// payload gives them, for the canvas.
 	if code, _, out := s.call(t, "GET", "/projects/gitp/commits", ""); code != 200 ||
-		!strings.Contains(out, `"sha":"`+sha2+`"`) || !strings.Contains(out, `"author":"Bob Builder"`) || !strings.Contains(out, `"message":"Second version`) {
+		!strings.Contains(out, `"sha":"`+sha2+`"`) || !strings.Contains(out, `"author":"Pat"`) || !strings.Contains(out, `"message":"pushed"`) {
 		t.Errorf("commits: %d %s", code, out)
 	}
 	healthy := waitAnswer(t, n, sha2, 2*time.Minute)
