@@ -602,10 +602,7 @@ func (s *Server) buildLog(c *gin.Context) error {
 		}
 		cancel()
 		if allocID != "" {
-			err := bc.BuildLog(ctx, b.Region, s.buildNamespace(ctx, b), allocID, true, func(l string) {
-				send("line", gin.H{"line": l})
-			})
-			streamed = err == nil
+			streamed = s.followBuildLog(ctx, bc, b, allocID, func(l string) { send("line", gin.H{"line": l}) })
 		}
 	}
 	if ctx.Err() != nil {
@@ -633,6 +630,40 @@ func (s *Server) buildLog(c *gin.Context) error {
 	}
 	send("end", b)
 	return nil
+}
+
+// followBuildLog sends a build's log from its start, live while it runs.
+// Nomad's follow of a task's log does not end when the task does, so the
+// follow stops once the allocation has ended, and a last read without
+// follow sends the lines it had not sent yet. It reports whether the log
+// could be read.
+func (s *Server) followBuildLog(ctx context.Context, bc buildCluster, b *store.Build, allocID string, send func(line string)) bool {
+	namespace := s.buildNamespace(ctx, b)
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		_, _ = bc.WaitBuild(fctx, b.Region, namespace, b.JobID, nil)
+		stop()
+	}()
+	sent := 0
+	_ = bc.BuildLog(fctx, b.Region, namespace, allocID, true, func(l string) {
+		sent++
+		send(l)
+	})
+	stop()
+	<-ended
+	if ctx.Err() != nil {
+		return false
+	}
+	n := 0
+	err := bc.BuildLog(ctx, b.Region, namespace, allocID, false, func(l string) {
+		if n++; n > sent {
+			send(l)
+		}
+	})
+	return err == nil
 }
 
 // buildNamespace is the Nomad namespace of a build's project.

@@ -347,26 +347,30 @@ func (f *buildFollower) run(ctx, lctx context.Context) {
 			return
 		case <-t.C:
 		}
-		list, _, err := f.r.builds(ctx, f.project, "", 20)
-		if err != nil {
+		f.poll(ctx, lctx)
+	}
+}
+
+// poll follows each build of the deploy's elements that started after
+// the deploy began and is not followed yet. One that already ended (a
+// quick build, between two looks) is followed too: its log replays.
+func (f *buildFollower) poll(ctx, lctx context.Context) {
+	list, _, err := f.r.builds(ctx, f.project, "", 20)
+	if err != nil {
+		return
+	}
+	for _, b := range list {
+		if b.ID <= f.after || f.followed[b.ID] || (len(f.elements) > 0 && !f.elements[b.Element]) {
 			continue
 		}
-		for _, b := range list {
-			if b.ID <= f.after || f.followed[b.ID] || (len(f.elements) > 0 && !f.elements[b.Element]) {
-				continue
-			}
-			if b.Status != store.BuildRunning {
-				continue // it ended between two looks: its outcome is in the answer
-			}
-			f.followed[b.ID] = true
-			f.wg.Go(func() {
-				_, _ = f.r.buildLog(lctx, f.project, b.ID, func(line string) {
-					f.mu.Lock()
-					defer f.mu.Unlock()
-					fmt.Fprintf(f.out, "%s build | %s\n", b.Element, line)
-				})
+		f.followed[b.ID] = true
+		f.wg.Go(func() {
+			_, _ = f.r.buildLog(lctx, f.project, b.ID, func(line string) {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				fmt.Fprintf(f.out, "%s build | %s\n", b.Element, line)
 			})
-		}
+		})
 	}
 }
 
@@ -387,6 +391,11 @@ func (f *buildFollower) follow(ctx context.Context, send func() error) error {
 	err := send()
 	stopPolling()
 	<-polled
+	if err == nil {
+		// A build that ended since the last look (a failed one's lines
+		// are in the answer already).
+		f.poll(lctx, lctx)
+	}
 	drained := make(chan struct{})
 	go func() {
 		f.wg.Wait()
