@@ -647,23 +647,32 @@ func (s *Server) followBuildLog(ctx context.Context, bc buildCluster, b *store.B
 		_, _ = bc.WaitBuild(fctx, b.Region, namespace, b.JobID, nil)
 		stop()
 	}()
+	// Each read starts from the log's start: it sends only the lines
+	// past those sent.
 	sent := 0
-	_ = bc.BuildLog(fctx, b.Region, namespace, allocID, true, func(l string) {
-		sent++
-		send(l)
-	})
-	stop()
+	read := func(ctx context.Context, follow bool) error {
+		n := 0
+		return bc.BuildLog(ctx, b.Region, namespace, allocID, follow, func(l string) {
+			if n++; n > sent {
+				sent++
+				send(l)
+			}
+		})
+	}
+	// The follow fails while the build task has not started (the cache
+	// is being restored): it is tried again until the build ends.
+	for fctx.Err() == nil {
+		_ = read(fctx, true)
+		select {
+		case <-fctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 	<-ended
 	if ctx.Err() != nil {
 		return false
 	}
-	n := 0
-	err := bc.BuildLog(ctx, b.Region, namespace, allocID, false, func(l string) {
-		if n++; n > sent {
-			send(l)
-		}
-	})
-	return err == nil
+	return read(ctx, false) == nil
 }
 
 // buildNamespace is the Nomad namespace of a build's project.
