@@ -32,6 +32,10 @@ const buildsDrain = 2 * time.Second
 // buildsPoll is how often a deploy looks for the builds it started.
 const buildsPoll = time.Second
 
+// buildsTimeout is how much longer a deploy may take on a server that
+// builds: serve bounds a build by 30 minutes by default.
+const buildsTimeout = 30 * time.Minute
+
 // plannedBuild is an element a deploy would build first; SHA is empty when
 // the deploy pins the element to its branch's head.
 type plannedBuild struct {

@@ -120,8 +120,12 @@ func (a *app) remoteDeploy(r *remote, f *clusterFlags, elements []string, prune,
 		}
 		builds = startBuildFollower(ctx, r, project, elements, out)
 	}
+	limit := longRequest
+	if builds != nil {
+		limit += buildsTimeout // the server builds before it applies
+	}
 	err = builds.follow(ctx, func() error {
-		return r.do(ctx, request{method: http.MethodPost, path: projectPath(project, "deploy"), body: body, timeout: longRequest}, &resp)
+		return r.do(ctx, request{method: http.MethodPost, path: projectPath(project, "deploy"), body: body, timeout: limit}, &resp)
 	})
 	if err != nil {
 		var se *serverError
