@@ -73,7 +73,7 @@ func TestAutodeployBrowser(t *testing.T) {
 	if code, out := githubPush(t, s, "gitp", hooks.Secret, repo.URL, sha1, sha2, "browser-1", "pat", "Bob Builder", message, "api/v"); code != http.StatusAccepted || !strings.Contains(out, `"queued":["api"]`) {
 		t.Fatalf("webhook: %d %s", code, out)
 	}
-	pushed, _ := json.Marshal(map[string]string{"sha": sha2, "short": sha2[:7], "message": "Count the orders per minute", "deployer": "webhook:pat"})
+	pushed, _ := json.Marshal(map[string]string{"sha": sha2, "short": sha2[:7], "message": "Count the orders per minute", "deployer": "webhook:pat", "author": "Bob Builder"})
 	if err := os.WriteFile(filepath.Join(syncDir, "pushed.json.tmp"), pushed, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -274,6 +274,8 @@ step('3. without a reload api\'s node shows the new commit', async () => {
   check(text.includes(pushed.short), 'the node\'s commit says "' + text + '", want the short SHA ' + pushed.short);
   check(text.includes(pushed.message), 'the node\'s commit says "' + text + '", want the first line of the message "' + pushed.message + '"');
   check(!text.includes('body of the message'), 'the node\'s commit shows more than the first line: "' + text + '"');
+  await waitFor(async () => (await textOf(page, id)).includes(pushed.author), 'the node to name the commit\'s author ' + pushed.author, 30_000, 100);
+  check((await tid(page, id).getAttribute('data-author')) === pushed.author, 'the node\'s commit author is not ' + pushed.author);
   const title = (await tid(page, id).getAttribute('title')) ?? '';
   check(title.includes(pushed.sha), 'the commit\'s tooltip "' + title + '" lacks the full SHA');
   check(title.includes('deployed by ' + pushed.deployer), 'the commit\'s tooltip "' + title + '" does not say it was deployed by ' + pushed.deployer);

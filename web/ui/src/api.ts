@@ -2,6 +2,7 @@
 // session cookie of this origin; changes carry the session's CSRF token;
 // a 401 or a 403 anywhere reaches the app through setApiHooks.
 import type { Alert, NewSilence, Silence } from './model/alerts';
+import type { StoredCommit } from './model/autodeploy';
 import type { Build, PlannedBuild } from './model/builds';
 import type { LogLine } from './model/logs';
 import type { MetricsRange, MetricsSnapshot } from './model/metrics';
@@ -444,6 +445,8 @@ export const api = {
   rotateHooks: (p: string) => request<Hooks>('POST', `/projects/${enc(p)}/hooks/rotate`).then((r) => r.data),
   deployments: (p: string) =>
     request<{ deployments: Deployment[] }>('GET', `/projects/${enc(p)}/deployments`).then((r) => r.data.deployments ?? []),
+  commits: (p: string) =>
+    request<{ commits: StoredCommit[] }>('GET', `/projects/${enc(p)}/commits`).then((r) => r.data.commits ?? []),
   status: (p: string) => request<{ statuses: Status[] }>('GET', `/projects/${enc(p)}/status`).then((r) => r.data.statuses ?? []),
   eventsUrl: (p: string) => `${API_BASE}/projects/${enc(p)}/events`,
 };

@@ -9,7 +9,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { alerts as alertsApi, api, ApiError, builds as buildsApi, errorMessage, isNoAlertmanager, problemsOf, type Deployment, type Head, type Health, type Project } from '../api';
 import { useAuth } from '../auth';
 import { alertBadges, countFiring, NO_ALERTMANAGER, type Alert, type Silence } from '../model/alerts';
-import { commitsByElement } from '../model/autodeploy';
+import { commitsByElement, mergeCommits, type StoredCommit } from '../model/autodeploy';
 import { buildingElements, isBuild, mergeBuilds, nodeLight, upsertBuild, type Build } from '../model/builds';
 import { actionBlocked, clusterMissing as isClusterMissing, NO_CLUSTER, savedElementIds, upsertDeployment } from '../model/cluster';
 import { connectionFieldTestId, fieldTestId, problemTarget } from '../model/form';
@@ -161,6 +161,9 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
   // The project's deployments, for the commit each element built from
   // source runs (the nodes' commit line); kept up by the `deployment` events.
   const [deploys, setDeploys] = useState<Deployment[] | null>(null);
+  // The commit each element built from source runs, as the server
+  // records it (with the commit's author); read again after each deploy.
+  const [stored, setStored] = useState<StoredCommit[] | null>(null);
   const [noCluster, setNoCluster] = useState(false);
   const [op, setOp] = useState<ClusterOp | null>(null);
   const [historyView, setHistoryView] = useState<HistoryView>('revisions');
@@ -276,6 +279,16 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
       .catch(() => {
         // No commit lines; the History tab shows the error.
       });
+    const readCommits = () =>
+      api
+        .commits(slug)
+        .then((list) => {
+          if (alive) setStored(list);
+        })
+        .catch(() => {
+          // The deployments still give the commit lines.
+        });
+    void readCommits();
     buildsApi
       .list(slug, undefined, 50)
       .then((r) => {
@@ -306,6 +319,7 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
       if (d) {
         setDeployment(d);
         setDeploys((l) => upsertDeployment(l, d));
+        if (d.status !== 'running') void readCommits();
       }
     });
     // A build started (status "building") or ended.
@@ -446,7 +460,7 @@ function Editor({ slug, element: linkedElement, theme, toggleTheme, health }: Pr
     return { byEl, byConn };
   }, [problems, schema]);
 
-  const commits = useMemo(() => commitsByElement(deploys), [deploys]);
+  const commits = useMemo(() => mergeCommits(commitsByElement(deploys), stored), [deploys, stored]);
   const building = useMemo(() => buildingElements(buildList), [buildList]);
 
   const graph = useMemo(() => (schema ? schemaToGraph(schema) : { nodes: [], edges: [] }), [schema]);

@@ -143,9 +143,11 @@ function ElementNodeViewImpl({ id, data, selected }: NodeProps<ViewNode>) {
           className="el-commit"
           data-testid={`node-commit-${id}`}
           data-sha={commit.sha}
-          title={`${commit.sha}${commit.message ? `\n${commit.message}` : ''}\ndeployed by ${commit.author || 'anonymous'}`}
+          data-author={commit.by ?? ''}
+          title={`${commit.sha}${commit.message ? `\n${commit.message}` : ''}${commit.by ? `\nby ${commit.by}` : ''}${commit.author ? `\ndeployed by ${commit.author}` : ''}`}
         >
           <span className="mono">{commit.short}</span>
+          {commit.by && <span className="el-commit-by">{commit.by}</span>}
           {commit.message && <span className="el-commit-msg">{commit.message}</span>}
         </div>
       )}

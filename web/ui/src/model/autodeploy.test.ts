@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../api';
-import { commitsByElement, maskSecret, parseCommitSummary, parsePaths, redeployTarget, triggerOf } from './autodeploy';
+import { commitsByElement, maskSecret, mergeCommits, parseCommitSummary, parsePaths, redeployTarget, triggerOf } from './autodeploy';
 import { normalizeValue, setField } from './form';
 import type { Element } from './types';
 
@@ -91,5 +91,29 @@ describe('maskSecret', () => {
   it('shows only the last four characters', () => {
     expect(maskSecret('abcdef0123456789')).toBe('••••••••••••6789');
     expect(maskSecret('abc')).toBe('•••');
+  });
+});
+
+describe('mergeCommits', () => {
+  const sha = 'a'.repeat(40);
+  const fromDeploys = {
+    api: { element: 'api', sha, short: 'aaaaaaa', message: 'Fix', author: 'webhook:pat', deployment: '7' },
+    web: { element: 'web', sha: 'c'.repeat(40), short: 'ccccccc', message: 'Old', author: 'bob', deployment: '5' },
+  };
+  it('takes the stored commit with its author, keeping the deployer of the same commit', () => {
+    const m = mergeCommits(fromDeploys, [{ element: 'api', sha, author: 'Ann Author', message: 'Fix the thing\n\nbody' }]);
+    expect(m.api).toMatchObject({ sha, by: 'Ann Author', author: 'webhook:pat', message: 'Fix the thing', deployment: '7' });
+    expect(m.web).toEqual(fromDeploys.web);
+  });
+  it('shows a commit pinned by a deploy by hand, which no deployment names', () => {
+    const m = mergeCommits({}, [{ element: 'worker', sha: 'b'.repeat(40), author: 'Cy', message: 'Start' }]);
+    expect(m.worker).toMatchObject({ short: 'bbbbbbb', by: 'Cy', message: 'Start', author: '' });
+  });
+  it('prefers the stored commit when the deployments name an older one', () => {
+    const m = mergeCommits(fromDeploys, [{ element: 'web', sha: 'd'.repeat(40), author: 'Dee', message: 'New' }]);
+    expect(m.web).toMatchObject({ short: 'ddddddd', by: 'Dee', message: 'New', author: '' });
+  });
+  it('is the deployments view without stored commits', () => {
+    expect(mergeCommits(fromDeploys, null)).toEqual(fromDeploys);
   });
 });

@@ -18,6 +18,8 @@ export interface ElementCommit {
   message: string;
   // author: who or what deployed it ("webhook:alice", "poll:poll", "bob").
   author: string;
+  // by: the commit's author, as the push or git recorded it ('' when unknown).
+  by?: string;
   deployment: string;
   at?: string;
 }
@@ -67,6 +69,44 @@ export function commitsByElement(list: readonly Deployment[] | null | undefined)
       author: d.author ?? '',
       deployment: String(d.id),
       at: d.created_at,
+    };
+  }
+  return out;
+}
+
+// StoredCommit is an element's commit as the server records it
+// (GET /projects/{p}/commits): what the element runs now, pinned by its
+// first deploy or moved by deploys from git.
+export interface StoredCommit {
+  element: string;
+  sha: string;
+  author: string;
+  message: string;
+  updated_at?: string;
+}
+
+// mergeCommits gives each element the commit the server records (with the
+// commit's author), keeping who deployed it from the deployments when they
+// name the same commit; elements the server has no commit for keep the
+// deployments' view.
+export function mergeCommits(
+  fromDeploys: Record<string, ElementCommit>,
+  stored: readonly StoredCommit[] | null | undefined,
+): Record<string, ElementCommit> {
+  const out: Record<string, ElementCommit> = { ...fromDeploys };
+  for (const c of stored ?? []) {
+    if (!c.sha) continue;
+    const d = fromDeploys[c.element];
+    const same = d && d.sha === c.sha;
+    out[c.element] = {
+      element: c.element,
+      sha: c.sha,
+      short: c.sha.slice(0, 7),
+      message: (c.message || (same ? d.message : '')).split('\n')[0],
+      author: same ? d.author : '',
+      by: c.author,
+      deployment: same ? d.deployment : '',
+      at: c.updated_at ?? (same ? d.at : undefined),
     };
   }
   return out;
