@@ -51,6 +51,9 @@ bench-metrics: ## what sampling a 50-element project costs serve on a real Nomad
 bench-autodeploy: ## a push webhook's way to a running instance on a real Nomad from a real git repo: queue, deploy, registered, answering (medians)
 	$(GO) test -run '^$$' -bench 'WebhookDeploy' -benchtime 5x -count 1 -timeout 20m ./test/ | tee bench-autodeploy.txt
 
+bench-builds: ## push to three healthy instances of a small Node.js app, built in every instance vs built once, and a rebuild with a warm cache (needs npm's registry)
+	$(GO) test -run '^$$' -bench 'BuildOnce' -benchtime 4x -count 1 -timeout 30m ./test/ | tee bench-builds.txt
+
 fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./schema -run '^$$' -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./translator -run '^$$' -fuzz FuzzTranslate -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
@@ -71,4 +74,4 @@ lint: check-deps ## gofmt, go vet and the import rules
 check-deps: ## keep schema, templates and translator free of the cluster side
 	@./scripts/check-deps.sh
 
-.PHONY: help ui build run render test test-integration golden bench bench-deploy bench-alerts bench-metrics bench-autodeploy fuzz lint check-deps
+.PHONY: help ui build run render test test-integration golden bench bench-deploy bench-alerts bench-metrics bench-autodeploy bench-builds fuzz lint check-deps
