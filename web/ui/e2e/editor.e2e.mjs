@@ -348,7 +348,9 @@ step('7. a stale save from a second page gives the conflict dialog', async () =>
   await valueIs(pageB, 'field-source.branch', 'release');
   await valueIs(pageB, 'field-env-key-0', 'LOG_LEVEL');
   await valueIs(pageB, 'field-env-key-1', '');
-  check((await pageB.locator('.react-flow__edge').count()) === 1, 'page B lost the edge after reloading');
+  // React Flow draws the edge once both nodes are measured, a moment
+  // after the nodes themselves.
+  await waitFor(async () => (await pageB.locator('.react-flow__edge').count()) === 1, 'page B to draw the edge after reloading');
 
   // The other way round: B saves revision 4, A (on 3) saves and overwrites.
   await tid(pageB, 'field-env-key-1').fill('FROM_B');

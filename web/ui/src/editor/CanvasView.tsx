@@ -11,8 +11,9 @@ import {
   type NodeChange,
   type NodeTypes,
   useReactFlow,
+  useUpdateNodeInternals,
 } from '@xyflow/react';
-import { useState, type DragEvent } from 'react';
+import { useEffect, useState, type DragEvent } from 'react';
 import type { ConnectionEdge } from '../model/graph';
 import { NODE_HEIGHT, NODE_WIDTH } from '../model/graph';
 import type { Theme } from '../theme';
@@ -47,6 +48,15 @@ export function CanvasView(p: Props) {
   // measured, so the first element dropped would make the view jump and
   // zoom to it instead of staying where it was dropped.
   const [fitOnOpen] = useState(() => p.nodes.length > 0);
+  // A schema read again (a reload after a conflict, a revision saved
+  // elsewhere) gives React Flow new node objects of the same size, which it
+  // does not measure again, so their handles could be unknown and their
+  // edges go undrawn: measure the nodes' handles whenever the edges change.
+  const updateNodeInternals = useUpdateNodeInternals();
+  const nodeIds = p.nodes.map((n) => n.id).join('\n');
+  useEffect(() => {
+    if (nodeIds) updateNodeInternals(nodeIds.split('\n'));
+  }, [p.edges, nodeIds, updateNodeInternals]);
 
   function onDragOver(e: DragEvent) {
     if (p.readOnly) return;
