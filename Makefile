@@ -65,6 +65,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./autodeploy -run '^$$' -fuzz FuzzParseHook -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./autodeploy -run '^$$' -fuzz FuzzNormalizeRepo -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./store/artifacts -run '^$$' -fuzz FuzzValidKey -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
+	$(GO) test ./web -run '^$$' -fuzz FuzzLocalPaths -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 	$(GO) test ./schema/compose -run '^$$' -fuzz FuzzImport -fuzztime $(or $(FUZZTIME),60s) -fuzzminimizetime 2s
 
 lint: check-deps ## gofmt, go vet and the import rules

@@ -2,9 +2,14 @@ package web
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
+
+var yamlUnmarshal = yaml.Unmarshal
 
 const composeUpload = `name: storefront
 services:
@@ -89,4 +94,30 @@ func TestImportComposeRefusesOutsideFiles(t *testing.T) {
 	if r := as.do(t, "GET", "/projects/evil", nil); r.Status != 404 {
 		t.Errorf("a refused import left a project: %d", r.Status)
 	}
+}
+
+// FuzzLocalPaths: the check runs on uploaded YAML before anything reads
+// it; no input may panic it, and an include it lets through stays inside
+// the upload.
+func FuzzLocalPaths(f *testing.F) {
+	f.Add([]byte(composeUpload))
+	f.Add([]byte("services:\n  web:\n    env_file: [{path: ../x}]\n"))
+	f.Add([]byte("include: [/etc/x]\n"))
+	f.Add([]byte("a: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if localPaths("docker-compose.yml", data) != nil {
+			return
+		}
+		var doc struct {
+			Include []string `yaml:"include"`
+		}
+		if yamlUnmarshal(data, &doc) != nil {
+			return
+		}
+		for _, p := range doc.Include {
+			if p != "" && !filepath.IsLocal(filepath.FromSlash(p)) {
+				t.Errorf("include %q outside the upload passed", p)
+			}
+		}
+	})
 }
