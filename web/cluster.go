@@ -26,7 +26,7 @@ func (s *Server) revisionBundle(ctx context.Context, slug string, n int64) (*sto
 	if err == nil {
 		// Elements built from source stay on the commit they run.
 		var b *translator.Bundle
-		if b, err = s.translateWith(ctx, slug, sc, s.pins(ctx, slug)); err == nil {
+		if b, err = s.translateWith(sc, s.pins(ctx, slug)); err == nil {
 			return r, b, nil
 		}
 	}
@@ -88,7 +88,11 @@ func (s *Server) plan(c *gin.Context) error {
 			return err
 		}
 		rev = r.Number
-		sc, _ = schema.Decode("", []byte(r.YAML))
+		if sc, err = schema.Decode("", []byte(r.YAML)); err == nil {
+			if b, err = s.withArtifacts(ctx, c.Param("p"), sc, b); err != nil {
+				return err
+			}
+		}
 	}
 	p, err := s.cluster.Plan(ctx, b, jobs.PlanOptions{Elements: req.Elements})
 	if err != nil {

@@ -458,11 +458,22 @@ func firstLine(s string) string {
 	return s
 }
 
-// translateWith translates with elements pinned to commits, each
-// starting from its built artifact where there is one at its commit.
-func (s *Server) translateWith(ctx context.Context, slug string, sc *schema.Schema, shas map[string]string) (*translator.Bundle, error) {
-	shas = commits(sc, shas)
+// translateWith translates with elements pinned to commits. Its jobs name
+// the project's targets (status, rollback, metrics, alerts); a plan adds
+// the built artifacts (withArtifacts), a deploy builds first (withBuilds).
+func (s *Server) translateWith(sc *schema.Schema, shas map[string]string) (*translator.Bundle, error) {
+	return s.translateArtifacts(sc, commits(sc, shas), nil)
+}
+
+// withArtifacts translates sc again with the built artifact of each element
+// that has one at the commit it runs, so a plan compares the job specs a
+// deploy would apply; b as it is when there is none.
+func (s *Server) withArtifacts(ctx context.Context, slug string, sc *schema.Schema, b *translator.Bundle) (*translator.Bundle, error) {
+	shas := commits(sc, s.pins(ctx, slug))
 	arts, _ := s.builds.artifacts(ctx, slug, sc, shas, nil)
+	if len(arts) == 0 {
+		return b, nil
+	}
 	return s.translateArtifacts(sc, shas, arts)
 }
 
@@ -640,7 +651,7 @@ func (s *Server) pinHeads(ctx context.Context, slug string, r *store.Revision, b
 	if len(fresh) == 0 {
 		return nil, b, nil
 	}
-	nb, err := s.translateWith(ctx, slug, sc, pins)
+	nb, err := s.translateWith(sc, pins)
 	if err != nil {
 		return nil, b, err
 	}
