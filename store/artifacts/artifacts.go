@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -177,4 +178,22 @@ func opError(op, key string, err error) error {
 // notFound is the error of an operation on a missing key.
 func notFound(op, key string) error {
 	return fmt.Errorf("artifacts: %s %s: object %w", op, key, ErrNotFound)
+}
+
+// statAll returns the Info of each listed key, sorted by key, leaving out
+// those deleted since they were listed.
+func statAll(ctx context.Context, keys []string, stat func(context.Context, string) (Info, error)) ([]Info, error) {
+	sort.Strings(keys)
+	out := make([]Info, 0, len(keys))
+	for _, key := range keys {
+		info, err := stat(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
 }

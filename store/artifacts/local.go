@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -371,17 +370,5 @@ func (l *Local) List(ctx context.Context, prefix string) (_ []Info, err error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(keys)
-	out := make([]Info, 0, len(keys))
-	for _, key := range keys {
-		info, err := l.Stat(ctx, key)
-		if errors.Is(err, ErrNotFound) {
-			continue // deleted since the walk
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, info)
-	}
-	return out, nil
+	return statAll(ctx, keys, l.Stat)
 }

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -279,19 +278,7 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Info, error) {
 			keys = append(keys, key)
 		}
 	}
-	sort.Strings(keys)
-	out := make([]Info, 0, len(keys))
-	for _, key := range keys {
-		info, err := s.Stat(ctx, key)
-		if errors.Is(err, ErrNotFound) {
-			continue // deleted since the listing
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, info)
-	}
-	return out, nil
+	return statAll(ctx, keys, s.Stat)
 }
 
 // info turns the client's ObjectInfo into Info.
