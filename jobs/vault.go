@@ -93,6 +93,23 @@ func (c *Cluster) secretNames(ctx context.Context, project, element string) (map
 	return have, nil
 }
 
+// VaultRole is the JWT auth role a job's Nomad workload identity logs in
+// with: bound to the job in its namespace, granted the job's own policy
+// (named like the job).
+func VaultRole(jobID, namespace string) map[string]any {
+	return map[string]any{
+		"role_type":               "jwt",
+		"bound_audiences":         []string{"vault.io"},
+		"user_claim":              "/nomad_job_id",
+		"user_claim_json_pointer": true,
+		"bound_claims":            map[string]any{"nomad_namespace": namespace, "nomad_job_id": jobID},
+		"claim_mappings":          map[string]any{"nomad_namespace": "nomad_namespace", "nomad_job_id": "nomad_job_id", "nomad_task": "nomad_task"},
+		"token_type":              "service",
+		"token_policies":          []string{jobID},
+		"token_period":            "30m",
+	}
+}
+
 // applyVault writes each element's policy and its workload-identity role,
 // and generates datastore credentials that do not exist yet.
 //
@@ -116,19 +133,8 @@ func (c *Cluster) applyVault(ctx context.Context, b *translator.Bundle, namespac
 		if err := c.Vault.Sys().PutPolicyWithContext(ctx, name, b.VaultPolicies[name]); err != nil {
 			return fmt.Errorf("write Vault policy %s: %w", name, err)
 		}
-		role := map[string]any{
-			"role_type":               "jwt",
-			"bound_audiences":         []string{"vault.io"},
-			"user_claim":              "/nomad_job_id",
-			"user_claim_json_pointer": true,
-			"bound_claims":            map[string]any{"nomad_namespace": namespace, "nomad_job_id": name},
-			"claim_mappings":          map[string]any{"nomad_namespace": "nomad_namespace", "nomad_job_id": "nomad_job_id", "nomad_task": "nomad_task"},
-			"token_type":              "service",
-			"token_policies":          []string{name},
-			"token_period":            "30m",
-		}
 		path := "auth/" + c.cfg.VaultJWTMount + "/role/" + name
-		if _, err := c.Vault.Logical().WriteWithContext(ctx, path, role); err != nil {
+		if _, err := c.Vault.Logical().WriteWithContext(ctx, path, VaultRole(name, namespace)); err != nil {
 			return fmt.Errorf("write Vault role %s (is the %s/ JWT auth for Nomad workload identities enabled?): %w", path, c.cfg.VaultJWTMount, err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 	"github.com/spf13/cobra"
 
+	"github.com/backplane-dev/backplane/jobs"
 	"github.com/backplane-dev/backplane/schema"
 	"github.com/backplane-dev/backplane/translator"
 )
@@ -129,7 +130,7 @@ func ejectWarnings(ws []translator.Warning) []translator.Warning {
 // ejectFiles lays the bundle out as the ejected folder, sorted by path.
 func ejectFiles(s *schema.Schema, b *translator.Bundle, opts translator.Options) ([]translator.File, error) {
 	var files []translator.File
-	for _, region := range sortedKeys(b.Jobs) {
+	for _, region := range schema.SortedKeys(b.Jobs) {
 		for _, job := range b.Jobs[region] {
 			hcl, err := translator.JobHCL(job)
 			if err != nil {
@@ -139,7 +140,7 @@ func ejectFiles(s *schema.Schema, b *translator.Bundle, opts translator.Options)
 		}
 	}
 	namespaces := jobNamespaces(b)
-	for _, name := range sortedKeys(b.VaultPolicies) {
+	for _, name := range schema.SortedKeys(b.VaultPolicies) {
 		role, err := vaultRole(name, namespaces[name])
 		if err != nil {
 			return nil, err
@@ -178,24 +179,13 @@ func jobNamespaces(b *translator.Bundle) map[string]string {
 	return ns
 }
 
-// vaultRole is the JWT auth role a job's workload identity logs in with,
-// the same role Backplane's deploy writes.
+// vaultRole renders the JWT auth role a job's workload identity logs in
+// with: the role Backplane's deploy writes (jobs.VaultRole).
 func vaultRole(name, namespace string) ([]byte, error) {
 	if namespace == "" {
 		namespace = "default"
 	}
-	role := map[string]any{
-		"role_type":               "jwt",
-		"bound_audiences":         []string{"vault.io"},
-		"user_claim":              "/nomad_job_id",
-		"user_claim_json_pointer": true,
-		"bound_claims":            map[string]any{"nomad_namespace": namespace, "nomad_job_id": name},
-		"claim_mappings":          map[string]any{"nomad_namespace": "nomad_namespace", "nomad_job_id": "nomad_job_id", "nomad_task": "nomad_task"},
-		"token_type":              "service",
-		"token_policies":          []string{name},
-		"token_period":            "30m",
-	}
-	data, err := json.MarshalIndent(role, "", "  ")
+	data, err := json.MarshalIndent(jobs.VaultRole(name, namespace), "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("render Vault role %s: %w", name, err)
 	}
@@ -281,7 +271,7 @@ func ejectReadme(s *schema.Schema, b *translator.Bundle, opts translator.Options
 	line("")
 	line("Regions and the jobs each one runs:")
 	line("")
-	for _, region := range sortedKeys(b.Jobs) {
+	for _, region := range schema.SortedKeys(b.Jobs) {
 		var ids []string
 		for _, j := range b.Jobs[region] {
 			ids = append(ids, "`"+*j.ID+"`")
@@ -322,7 +312,7 @@ func ejectReadme(s *schema.Schema, b *translator.Bundle, opts translator.Options
 			line("nothing else, through a policy and a role of its own name:")
 			line("")
 			line("```sh")
-			for _, name := range sortedKeys(b.VaultPolicies) {
+			for _, name := range schema.SortedKeys(b.VaultPolicies) {
 				line("vault policy write %s vault/%s.policy.hcl", name, name)
 				line("vault write auth/%s/role/%s @vault/%s.role.json", ejectJWTMount, name, name)
 			}
@@ -336,13 +326,13 @@ func ejectReadme(s *schema.Schema, b *translator.Bundle, opts translator.Options
 			line("")
 			line("| element | secrets | Vault path |")
 			line("|---|---|---|")
-			for _, job := range sortedKeys(b.Secrets) {
+			for _, job := range schema.SortedKeys(b.Secrets) {
 				el := strings.TrimPrefix(job, p+"-")
 				line("| `%s` | %s | `secret/backplane/%s/%s` |", el, codeList(b.Secrets[job]), p, el)
 			}
 			line("")
 			line("```sh")
-			for _, job := range sortedKeys(b.Secrets) {
+			for _, job := range schema.SortedKeys(b.Secrets) {
 				el := strings.TrimPrefix(job, p+"-")
 				var kv []string
 				for _, name := range b.Secrets[job] {
@@ -386,7 +376,7 @@ func ejectReadme(s *schema.Schema, b *translator.Bundle, opts translator.Options
 	line("Run each file against its region (any server of a federated cluster forwards):")
 	line("")
 	line("```sh")
-	for _, region := range sortedKeys(b.Jobs) {
+	for _, region := range schema.SortedKeys(b.Jobs) {
 		for _, j := range b.Jobs[region] {
 			line("nomad job run -region=%s nomad/%s/%s.nomad.hcl", region, region, *j.ID)
 		}
@@ -479,13 +469,4 @@ func codeList(names []string) string {
 		out[i] = "`" + n + "`"
 	}
 	return strings.Join(out, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

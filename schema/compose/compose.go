@@ -115,7 +115,7 @@ func Import(ctx context.Context, opts Options) (*schema.Schema, []Warning, error
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, v := range sortedKeys(unset.names) {
+	for _, v := range schema.SortedKeys(unset.names) {
 		c.warns = append(c.warns, Warning{File: c.fileMentioning(v), Path: "${" + v + "}",
 			Message: "is not set (in the environment or .env): it was read as an empty string"})
 	}
@@ -288,7 +288,7 @@ func collectScalars(n *yaml.Node, out []string, depth int) []string {
 func blame(files []composeFile, msg string) (file, service string) {
 	best, tie := 0, false
 	for _, f := range files {
-		for _, svc := range sortedKeys(f.scalars) {
+		for _, svc := range schema.SortedKeys(f.scalars) {
 			if strings.Contains(msg, "services."+svc) || strings.Contains(msg, strconv.Quote(svc)) {
 				return "", ""
 			}

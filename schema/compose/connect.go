@@ -129,7 +129,7 @@ func (c *converter) connections() []schema.Connection {
 			return targets[t]
 		}
 		if sv.elem.Kind != kindNginx && !isDatastore(sv.elem.Kind) {
-			for _, env := range sortedKeys(sv.env) {
+			for _, env := range schema.SortedKeys(sv.env) {
 				v := sv.env[env]
 				if v == nil {
 					continue
@@ -144,7 +144,7 @@ func (c *converter) connections() []schema.Connection {
 				}
 			}
 		}
-		for _, dep := range sortedKeys(sv.cfg.DependsOn) {
+		for _, dep := range schema.SortedKeys(sv.cfg.DependsOn) {
 			get(dep).keys = append(get(dep).keys, "depends_on."+dep)
 		}
 		for i, l := range sv.cfg.Links {
@@ -155,7 +155,7 @@ func (c *converter) connections() []schema.Connection {
 			c.lbTargets(sv, targets)
 		}
 		claimed := map[string]bool{}
-		for _, t := range sortedKeys(targets) {
+		for _, t := range schema.SortedKeys(targets) {
 			if conn, ok := c.connection(sv, t, targets[t], claimed); ok {
 				out = append(out, conn)
 			}
@@ -327,7 +327,7 @@ func (c *converter) placeEnv(sv *service) {
 	if d, ok := datastores[e.Kind]; ok {
 		creds = d.credVars
 	}
-	for _, k := range sortedKeys(sv.env) {
+	for _, k := range schema.SortedKeys(sv.env) {
 		v := sv.env[k]
 		key := "environment." + k
 		switch {
@@ -537,7 +537,7 @@ func policyIn(text string) string {
 func (c *converter) lbTargets(sv *service, targets map[string]*target) {
 	if len(sv.proxies) == 0 {
 		n := 0
-		for _, t := range sortedKeys(targets) {
+		for _, t := range schema.SortedKeys(targets) {
 			if dst, ok := c.services[t]; ok && isDatastore(dst.elem.Kind) {
 				c.warn(sv.name, targets[t].keys[0], "not carried over: a load balancer does not proxy to %s (%s)", t, dst.elem.Kind)
 				delete(targets, t)
@@ -556,7 +556,7 @@ func (c *converter) lbTargets(sv *service, targets map[string]*target) {
 			delete(targets, t)
 		}
 	}
-	for _, t := range sortedKeys(sv.proxies) {
+	for _, t := range schema.SortedKeys(sv.proxies) {
 		paths := sv.proxies[t]
 		sort.Slice(paths, func(i, j int) bool {
 			if len(paths[i]) != len(paths[j]) {

@@ -215,7 +215,7 @@ func (c *converter) assignIDs(proj string) error {
 	for _, n := range c.names {
 		svc := c.project.Services[n]
 		extra := []string{svc.Hostname, svc.ContainerName}
-		for _, net := range sortedKeys(svc.Networks) {
+		for _, net := range schema.SortedKeys(svc.Networks) {
 			if cfg := svc.Networks[net]; cfg != nil {
 				extra = append(extra, cfg.Aliases...)
 			}
@@ -718,13 +718,4 @@ func shellJoin(words []string) string {
 		out[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,6 +3,8 @@ package compose
 import (
 	"regexp"
 	"strings"
+
+	"github.com/backplane-dev/backplane/schema"
 )
 
 // Kind names the import produces. They are the built-in kinds of package
@@ -147,7 +149,7 @@ func tagVersion(tag string) string {
 // Kinds lists the built-in kinds the import produces, sorted. The import
 // knows them as data; the test suite checks that data against the kind
 // registry.
-func Kinds() []string { return sortedKeys(kindFields) }
+func Kinds() []string { return schema.SortedKeys(kindFields) }
 
 // KindFields lists the element fields the import may set on an element of
 // the kind, besides id and kind.

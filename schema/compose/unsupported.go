@@ -70,14 +70,14 @@ func (c *converter) unsupported(sv *service) {
 		delete(seen, "deploy")
 		c.deployKeys(sv)
 	}
-	for _, k := range sortedKeys(seen) {
+	for _, k := range schema.SortedKeys(seen) {
 		reason := reasons[k]
 		if reason == "" {
 			reason = "Backplane has no equivalent"
 		}
 		c.warn(sv.name, k, "not carried over: %s", reason)
 	}
-	for _, k := range sortedKeys(svc.Extensions) {
+	for _, k := range schema.SortedKeys(svc.Extensions) {
 		c.warn(sv.name, k, "not carried over: an extension field")
 	}
 }
@@ -114,32 +114,32 @@ func empty(v reflect.Value) bool {
 // topLevel warns about the project's keys other than services and volumes.
 func (c *converter) topLevel() {
 	p := c.project
-	for _, n := range sortedKeys(p.DisabledServices) {
+	for _, n := range schema.SortedKeys(p.DisabledServices) {
 		c.warns = append(c.warns, Warning{File: c.fileFor(n, ""), Path: "services." + n,
 			Message: fmt.Sprintf("left out: its profiles (%s) are not enabled; pass --profile to import it", strings.Join(p.DisabledServices[n].Profiles, ", "))})
 	}
-	for _, n := range sortedKeys(p.Networks) {
+	for _, n := range schema.SortedKeys(p.Networks) {
 		if n == "default" {
 			continue
 		}
 		c.warns = append(c.warns, Warning{File: c.topFile("networks"), Path: "networks." + n, Message: "not carried over: connections decide who reaches whom"})
 	}
-	for _, n := range sortedKeys(p.Volumes) {
+	for _, n := range schema.SortedKeys(p.Volumes) {
 		v := p.Volumes[n]
 		if v.Driver != "" && v.Driver != "local" || len(v.DriverOpts) > 0 || bool(v.External) {
 			c.warns = append(c.warns, Warning{File: c.topFile("volumes"), Path: "volumes." + n, Message: "its driver and options are not carried over: the element uses the Nomad host volume of that name, which each client must declare"})
 		}
 	}
-	for _, n := range sortedKeys(p.Secrets) {
+	for _, n := range schema.SortedKeys(p.Secrets) {
 		c.warns = append(c.warns, Warning{File: c.topFile("secrets"), Path: "secrets." + n, Message: "not carried over: " + reasons["secrets"]})
 	}
-	for _, n := range sortedKeys(p.Configs) {
+	for _, n := range schema.SortedKeys(p.Configs) {
 		c.warns = append(c.warns, Warning{File: c.topFile("configs"), Path: "configs." + n, Message: "not carried over: " + reasons["configs"]})
 	}
-	for _, n := range sortedKeys(p.Models) {
+	for _, n := range schema.SortedKeys(p.Models) {
 		c.warns = append(c.warns, Warning{File: c.topFile("models"), Path: "models." + n, Message: "not carried over: Backplane has no equivalent"})
 	}
-	for _, n := range sortedKeys(p.Extensions) {
+	for _, n := range schema.SortedKeys(p.Extensions) {
 		c.warns = append(c.warns, Warning{File: c.topFile(n), Path: n, Message: "not carried over: an extension field"})
 	}
 }
